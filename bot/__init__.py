@@ -1,0 +1,1 @@
+"""Luotsi hub: conversations, language, catalogues, the chat API and (later) tickets and queues."""

@@ -1,0 +1,63 @@
+"""Every error leaves as `{"error": {"code", "message"}}` with a fitting status, never a bare 500."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.errors import BadInput
+from bot.locales import render
+from nlu import langid
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+
+
+async def _locale_of(request: Request) -> str | None:
+    """The locale a bad request asked for, if its body can tell (for a localised message)."""
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(body, dict) and isinstance(body.get("locale"), str):
+        return langid.normalise_hint(body["locale"])
+    return None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BadInput)
+    async def _bad_input(request: Request, exc: BadInput) -> JSONResponse:
+        return error_response(exc.status, exc.code, render(exc.key, exc.language).text)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        language = await _locale_of(request)
+        if first.get("type") == "json_invalid":
+            return error_response(400, "invalid_json", render("sys_error_invalid", language).text)
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        kind = first.get("type", "invalid")
+        code = "missing_field" if kind == "missing" else "invalid_field"
+        detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid"))
+        message = render("sys_error_invalid", language).text
+        return error_response(422, code, f"{message} ({detail})")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                 413: "too_large", 415: "unsupported_media_type"}
+        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request.failed path=%s error=%s", request.url.path, type(exc).__name__)
+        return error_response(500, "internal_error", "Something went wrong on our side.")

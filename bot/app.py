@@ -1,0 +1,46 @@
+"""Composition root: the only place that knows the concrete channels."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from bot.api import health, language, nlg
+from bot.api.errors import install_error_handlers
+from bot.config import Settings, get_settings
+from bot.db import make_engine, make_sessionmaker, migrate
+from bot.services.rasa import RasaClient
+from integrations.webchat import api as webchat_api
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        migrate(settings.database_url)
+        yield
+        app.state.rasa.close()
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Luotsi",
+        description="Multilingual assistant and triage hub of the Espoo–Kauniainen employment services.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(language.router)
+    app.include_router(nlg.router)
+    app.include_router(webchat_api.router)
+    logging.getLogger("bot").setLevel(logging.INFO)
+    return app

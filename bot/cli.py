@@ -1,0 +1,186 @@
+"""The `luotsi` command: `luotsi run` starts the whole stack under one supervisor.
+
+Later issues add `luotsi user add` and `luotsi shifts import` here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bot.config import ROOT, Settings, get_settings
+from bot.db import migrate
+
+RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+
+
+def ensure_model() -> Path:
+    """The trained model for the current inputs, training it first when it is stale."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "model.py"), "ensure"],
+        cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True,
+    )
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def _port(url: str) -> int:
+    return httpx.URL(url).port or 80
+
+
+@dataclass
+class Stack:
+    """Rasa server, action server and hub as child processes; stops them all together."""
+
+    settings: Settings
+    model: Path
+    log_dir: Path | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def hub_url(self) -> str:
+        return f"http://{self.settings.http_host}:{self.settings.http_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.actions_port}"
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            PYTHONPATH=str(ROOT),
+            TF_CPP_MIN_LOG_LEVEL="2",
+            LUOTSI_HUB_URL=self.hub_url,
+            LUOTSI_ACTIONS_URL=self.actions_url,
+            LUOTSI_DATABASE_URL=self.settings.database_url,
+            LUOTSI_HTTP_PORT=str(self.settings.http_port),
+            LUOTSI_HTTP_HOST=self.settings.http_host,
+            LUOTSI_RASA_URL=self.settings.rasa_url,
+            SANIC_REGISTER="False",
+        )
+        return env
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        out = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = (self.log_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            argv, cwd=ROOT, env=self._env(), stdout=out, stderr=subprocess.STDOUT if out else None
+        )
+
+    def start(self) -> None:
+        migrate(self.settings.database_url)
+        rasa_port = _port(self.settings.rasa_url)
+        self._spawn(
+            "actions",
+            [str(RASA_BIN), "run", "actions", "--port", str(self.settings.actions_port), "--actions", "actions"],
+        )
+        self._spawn(
+            "rasa",
+            [str(RASA_BIN), "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(rasa_port),
+             "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        )
+        self._spawn(
+            "hub",
+            [sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory", "--host",
+             self.settings.http_host, "--port", str(self.settings.http_port), "--no-access-log"],
+        )
+
+    def wait_ready(self, timeout: float = 240.0) -> None:
+        """Block until the hub says it is ready (database and Rasa with its model answer)."""
+        deadline = time.monotonic() + timeout
+        last = "not started"
+        while time.monotonic() < deadline:
+            for name, proc in self.processes.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}")
+            try:
+                r = httpx.get(f"{self.hub_url}/readyz", timeout=2)
+                if r.status_code == 200:
+                    actions = httpx.get(f"{self.actions_url}/health", timeout=2)
+                    if actions.status_code == 200:
+                        return
+                    last = "action server not ready"
+                else:
+                    last = "; ".join(r.json().get("problems", []))
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            time.sleep(1)
+        raise TimeoutError(f"stack not ready after {timeout:.0f} s: {last}")
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 15
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    settings = get_settings()
+    print("luotsi: checking the Rasa model…", flush=True)
+    model = ensure_model()
+    stack = Stack(settings=settings, model=model)
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    print("luotsi: starting the action server, Rasa and the hub (Rasa takes ~30 s to load)…", flush=True)
+    stack.start()
+    try:
+        stack.wait_ready()
+        base = settings.base_url
+        print(
+            "\nLuotsi is running:\n"
+            f"  web chat          {base}/\n"
+            f"  widget demo page  {base}/widget-demo   (embed: <script src=\"{base}/widget.js\" async></script>)\n"
+            f"  API docs          {base}/docs\n"
+            f"  readiness         {base}/readyz\n"
+            f"  Rasa              {settings.rasa_url}\n"
+            f"  database          {settings.database_url}\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while not stopping:
+            for name, proc in stack.processes.items():
+                if proc.poll() is not None:
+                    print(f"luotsi: {name} stopped (exit {proc.returncode}); stopping everything", flush=True)
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nluotsi: stopping…", flush=True)
+        stack.stop()
+        print("luotsi: stopped.", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="luotsi", description="Luotsi assistant and triage hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start Rasa, the action server and the hub")
+    run.set_defaults(func=cmd_run)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""One settings object, read from the environment (prefix LUOTSI_). Everything else receives it."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LUOTSI_", extra="ignore")
+
+    database_url: str = Field(default=f"sqlite:///{VAR / 'luotsi.db'}")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    rasa_url: str = "http://127.0.0.1:5005"
+    # The whole Rasa call must fit in the two seconds the customer is promised an answer in.
+    rasa_timeout: float = 1.5
+    actions_port: int = 5055
+    redis_url: str | None = None
+    smtp_port: int = 2525
+    mailboxes: str = (
+        "employers@luotsi.localhost=employer_advisory,jobseekers@luotsi.localhost=jobseeker_advice"
+    )
+    smtp_relay: str | None = None
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    phone_auth_token: str | None = None
+    translator: str = "none"
+    max_text_chars: int = 5000
+    # The public address of the hub, used in the widget snippet and printed URLs.
+    public_url: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.http_host}:{self.http_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

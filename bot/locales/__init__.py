@@ -1,0 +1,90 @@
+"""One catalogue per language (<lang>.yml beside this file) serves every channel.
+
+A text missing in a language falls back to English *visibly*: the language's own
+`sys_fallback_marker` is put in front of it, never silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.messages import Button, OutboundMessage
+
+LOCALE_DIR = Path(__file__).resolve().parent
+FALLBACK_LANGUAGE = "en"
+
+
+class UnknownKey(KeyError):
+    """No catalogue, not even English, has this key."""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    language: str
+    name: str
+    responses: dict[str, dict[str, Any]]
+    ui: dict[str, str]
+
+
+def _load(path: Path) -> Catalogue:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return Catalogue(
+        language=data["language"],
+        name=data.get("name", data["language"]),
+        responses=data.get("responses") or {},
+        ui={k: str(v) for k, v in (data.get("ui") or {}).items()},
+    )
+
+
+@lru_cache(maxsize=1)
+def catalogues() -> dict[str, Catalogue]:
+    return {p.stem: _load(p) for p in sorted(LOCALE_DIR.glob("*.yml"))}
+
+
+def languages() -> list[str]:
+    return list(catalogues())
+
+
+def _to_message(entry: dict[str, Any], variables: dict[str, str], prefix: str = "") -> OutboundMessage:
+    text = str(entry.get("text", ""))
+    for key, value in variables.items():
+        text = text.replace("{" + key + "}", value)
+    buttons = tuple(
+        Button(title=str(b["title"]), payload=str(b["payload"])) for b in entry.get("buttons") or []
+    )
+    return OutboundMessage(text=prefix + text, buttons=buttons)
+
+
+def render(key: str, language: str | None, **variables: str) -> OutboundMessage:
+    """The text `key` in `language`; English, marked, when that language lacks it.
+
+    A language with no catalogue at all (tier 2) gets English unmarked: the tier-2 notice
+    already told the customer that answers come in English.
+    """
+    cats = catalogues()
+    cat = cats.get(language or "")
+    if cat and key in cat.responses:
+        return _to_message(cat.responses[key], variables)
+    english = cats[FALLBACK_LANGUAGE]
+    if key not in english.responses:
+        raise UnknownKey(key)
+    prefix = ""
+    if cat is not None:
+        marker = cat.responses.get("sys_fallback_marker", english.responses["sys_fallback_marker"])
+        prefix = str(marker.get("text", "")).strip() + " "
+    return _to_message(english.responses[key], variables, prefix)
+
+
+def ui_strings(language: str | None) -> dict[str, str]:
+    """The widget's chrome in `language`, English for any string it lacks."""
+    cats = catalogues()
+    strings = dict(cats[FALLBACK_LANGUAGE].ui)
+    cat = cats.get(language or "")
+    if cat:
+        strings.update(cat.ui)
+    return strings

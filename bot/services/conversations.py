@@ -1,0 +1,111 @@
+"""The one send path: every channel's inbound message ends in `do_receive_message`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.locales import render
+from bot.messages import InboundMessage, OutboundMessage, Turn
+from bot.models import Conversation, Message
+from bot.services.language import decide_language
+from bot.services.rasa import RasaClient, RasaUnavailable
+from nlu import langid
+
+log = logging.getLogger(__name__)
+
+
+def access_conversation_by_identity(
+    session: Session, *, channel: str, external_id: str, now: datetime, locale: str | None
+) -> Conversation:
+    """The conversation of this channel identity, created on first contact."""
+    query = select(Conversation).where(
+        Conversation.channel == channel, Conversation.external_id == external_id
+    )
+    conversation = session.scalars(query).first()
+    if conversation is not None:
+        return conversation
+    conversation = Conversation(
+        channel=channel, external_id=external_id, locale=locale, created_at=now, updated_at=now
+    )
+    session.add(conversation)
+    try:
+        session.flush()
+    except IntegrityError:  # two first messages raced; the other one created it
+        session.rollback()
+        conversation = session.scalars(query).one()
+    return conversation
+
+
+def _store_replies(
+    session: Session, conversation: Conversation, replies: list[OutboundMessage], language: str, now: datetime
+) -> None:
+    for reply in replies:
+        session.add(
+            Message(
+                conversation_id=conversation.id,
+                sender="bot",
+                text=reply.text,
+                language=language,
+                buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons] or None,
+                status="sent",
+                created_at=now,
+            )
+        )
+
+
+def do_receive_message(
+    session: Session, rasa: RasaClient, message: InboundMessage, *, now: datetime
+) -> Turn:
+    """Store the customer's message, let the assistant answer, store and return the answer.
+
+    The customer's message is committed before anything else can fail, so an accepted
+    message is never lost, even when the assistant is down.
+    """
+    conversation = access_conversation_by_identity(
+        session, channel=message.channel, external_id=message.external_id, now=now, locale=message.locale
+    )
+    previous = conversation.language
+    decision = decide_language(message.text, previous, message.locale)
+    language = decision.conversation_language
+    inbound = Message(
+        conversation_id=conversation.id,
+        sender="customer",
+        text=message.text,
+        language=decision.detected.language,
+        language_confidence=decision.detected.confidence,
+        status="received",
+        created_at=now,
+    )
+    session.add(inbound)
+    conversation.language = language if language != langid.UNDETERMINED else previous
+    if message.locale:
+        conversation.locale = message.locale
+    conversation.updated_at = now
+    session.commit()
+    log.info(
+        "chat.received conversation=%s channel=%s language=%s method=%s",
+        conversation.id, message.channel, decision.detected.language, decision.detected.method,
+    )
+
+    reply_language = conversation.language or "en"
+    replies: list[OutboundMessage] = []
+    if reply_language not in langid.TIER1 and reply_language != previous:
+        name = langid.LANGUAGE_NAMES_EN.get(reply_language, reply_language)
+        replies.append(render("sys_tier2_notice", "en", language_name=name))
+    try:
+        replies += rasa.send(
+            conversation.id, message.text, {"language_hints": list(decision.hints)}
+        )
+        inbound.status = "answered"
+    except RasaUnavailable:
+        inbound.status = "kept"
+        replies = [render("sys_unavailable", reply_language)]
+    _store_replies(session, conversation, replies, reply_language, now)
+    session.commit()
+    log.info("chat.answered conversation=%s replies=%d status=%s", conversation.id, len(replies), inbound.status)
+    return Turn(conversation_id=conversation.id, language=reply_language, replies=tuple(replies))

@@ -1,0 +1,1 @@
+"""The web chat: `POST /api/chat` (the widget's wire format), the chat page and the widget."""

@@ -1,0 +1,72 @@
+"""HTTP shell of the web chat."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
+
+from bot.api.deps import get_rasa, get_session, get_settings
+from bot.config import Settings
+from bot.locales import catalogues, ui_strings
+from bot.schemas.common import ErrorPublic
+from bot.services.conversations import do_receive_message
+from bot.services.rasa import RasaClient
+from integrations.webchat import wire
+from integrations.webchat.schemas import ChatPublic, ChatRequest, UiStringsPublic
+from nlu import langid
+
+STATIC = Path(__file__).resolve().parent / "static"
+router = APIRouter(tags=["web chat"])
+_ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorPublic} for status in (400, 413, 422)
+}
+
+
+@router.post("/api/chat", response_model=ChatPublic, responses=_ERRORS)
+def create_chat_turn(
+    body: ChatRequest,
+    session: Annotated[Session, Depends(get_session)],
+    rasa: Annotated[RasaClient, Depends(get_rasa)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> ChatPublic:
+    """One customer message in, the assistant's answers out.
+
+    The message is stored before the assistant is asked; when the assistant is down the
+    answer says so, in the customer's language, and the message stays kept.
+    """
+    message = wire.parse(body, max_chars=settings.max_text_chars)
+    turn = do_receive_message(session, rasa, message, now=datetime.now(timezone.utc))
+    return wire.render(turn, body.conversation_id)
+
+
+@router.get("/api/webchat/strings/{language}", response_model=UiStringsPublic)
+def read_ui_strings(language: str) -> UiStringsPublic:
+    """The widget's chrome (buttons, labels) in a language; English for unknown languages."""
+    code = langid.normalise_hint(language) or "en"
+    shown = code if code in catalogues() else "en"
+    return UiStringsPublic(
+        language=shown, dir="rtl" if langid.is_rtl(code) else "ltr", strings=ui_strings(shown)
+    )
+
+
+@router.get("/", include_in_schema=False)
+def read_chat_page() -> FileResponse:
+    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+
+@router.get("/widget.js", include_in_schema=False)
+def read_widget() -> FileResponse:
+    return FileResponse(STATIC / "luotsi-widget.js", media_type="text/javascript; charset=utf-8")
+
+
+@router.get("/widget-demo", include_in_schema=False)
+def read_widget_demo() -> FileResponse:
+    path = STATIC / "embed-demo.html"
+    if not path.exists():
+        raise HTTPException(status_code=404)
+    return FileResponse(path, media_type="text/html; charset=utf-8")

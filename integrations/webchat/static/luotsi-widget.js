@@ -1,0 +1,233 @@
+/*
+ * Luotsi web chat widget. Embed on any page with one tag:
+ *   <script src="https://<luotsi-host>/widget.js" async></script>
+ * Optional attributes: data-locale="fi" (the page's language), data-inline="#element-id"
+ * (render inside that element instead of a floating button).
+ * No dependencies, no build step. The conversation survives a reload (localStorage).
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var base = script ? new URL(script.src, location.href).origin : location.origin;
+  var pageLocale = (script && script.getAttribute("data-locale")) || document.documentElement.lang || navigator.language || "";
+  var inlineTarget = script && script.getAttribute("data-inline");
+  var KEY = "luotsi.v1";
+  var RTL = { ar: 1, fa: 1, ur: 1, he: 1 };
+  var KNOWN = "fi sv en ru uk et ar so fa zh vi tr sq ku es fr de pl it pt nl hi th ro lt lv hu da nb".split(" ");
+
+  function lang2(tag) { return String(tag || "").toLowerCase().split(/[-_]/)[0]; }
+  function knownLocale(tag) { return KNOWN.indexOf(lang2(tag)) >= 0 ? tag : null; }
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
+    return (Date.now().toString(36) + Math.random().toString(36).slice(2)).slice(0, 32);
+  }
+  function load() {
+    try { var s = JSON.parse(localStorage.getItem(KEY)); if (s && s.id) return s; } catch (e) { /* fresh */ }
+    return { id: newId(), language: null, log: [], open: false };
+  }
+  var state = load();
+  function save() {
+    try { state.log = state.log.slice(-200); localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* private mode */ }
+  }
+
+  var css = [
+    ".luotsi{--l-accent:#0050a0;font:16px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans Arabic',sans-serif;color:#1b1b1b}",
+    ".luotsi *{box-sizing:border-box}",
+    ".luotsi-launch{position:fixed;bottom:20px;inset-inline-end:20px;z-index:2147483000;background:var(--l-accent);color:#fff;border:0;border-radius:28px;padding:14px 20px;font:inherit;font-weight:600;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
+    ".luotsi-panel{display:flex;flex-direction:column;background:#fff;border:1px solid #c8ccd2;border-radius:12px;overflow:hidden}",
+    ".luotsi-floating{position:fixed;bottom:84px;inset-inline-end:20px;width:min(380px,calc(100vw - 24px));height:min(600px,calc(100vh - 110px));z-index:2147483000;box-shadow:0 8px 30px rgba(0,0,0,.25)}",
+    ".luotsi-inline{width:100%;height:100%;min-height:420px}",
+    ".luotsi-head{display:flex;align-items:center;gap:8px;background:var(--l-accent);color:#fff;padding:10px 14px}",
+    ".luotsi-head h2{font-size:1rem;margin:0;flex:1}",
+    ".luotsi-head button{background:transparent;color:#fff;border:1px solid rgba(255,255,255,.6);border-radius:6px;padding:4px 8px;font:inherit;font-size:.85rem;cursor:pointer}",
+    ".luotsi-log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f5f7fa;margin:0;list-style:none}",
+    ".luotsi-msg{max-width:85%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}",
+    ".luotsi-bot{align-self:flex-start;background:#fff;border:1px solid #dde1e6}",
+    ".luotsi-you{align-self:flex-end;background:#dcebff}",
+    ".luotsi-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+    ".luotsi-buttons{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}",
+    ".luotsi-buttons button{background:#fff;color:var(--l-accent);border:1px solid var(--l-accent);border-radius:16px;padding:5px 12px;font:inherit;font-size:.9rem;cursor:pointer}",
+    ".luotsi button:focus-visible,.luotsi textarea:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}",
+    ".luotsi-typing{padding:0 14px 6px;color:#555;font-size:.85rem;min-height:1.3em;background:#f5f7fa}",
+    ".luotsi-form{display:flex;gap:8px;padding:10px;border-top:1px solid #dde1e6}",
+    ".luotsi-form textarea{flex:1;resize:none;font:inherit;padding:8px;border:1px solid #8a9099;border-radius:8px;min-height:44px;max-height:140px}",
+    ".luotsi-form button{background:var(--l-accent);color:#fff;border:0;border-radius:8px;padding:0 16px;font:inherit;font-weight:600;cursor:pointer}",
+    ".luotsi-note{font-size:.8rem;color:#555;padding:6px 12px 0}",
+    ".luotsi-error{color:#a00000}"
+  ].join("\n");
+
+  var strings = {}, stringsLang = null;
+  var root, panel, logEl, typingEl, input, sendBtn, titleEl, restartBtn, closeBtn, launchBtn, introEl, privacyEl, liveEl;
+
+  function t(key, fallback) { return strings[key] || fallback; }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text; // customer and bot text are always text, never HTML
+    return e;
+  }
+
+  function applyDirection(lang) {
+    var code = lang2(lang);
+    root.setAttribute("lang", code || "en");
+    root.setAttribute("dir", RTL[code] ? "rtl" : "ltr");
+  }
+
+  function loadStrings(lang) {
+    var code = lang2(lang) || "en";
+    if (code === stringsLang) return Promise.resolve();
+    return fetch(base + "/api/webchat/strings/" + encodeURIComponent(code))
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        strings = data.strings || {};
+        stringsLang = code;
+        applyDirection(code);
+        paintChrome();
+      })
+      .catch(function () { /* keep the current chrome */ });
+  }
+
+  function paintChrome() {
+    titleEl.textContent = t("title", "Luotsi");
+    input.setAttribute("placeholder", t("placeholder", "Write your message…"));
+    input.setAttribute("aria-label", t("placeholder", "Write your message…"));
+    sendBtn.textContent = t("send", "Send");
+    restartBtn.textContent = t("restart", "New conversation");
+    logEl.setAttribute("aria-label", t("log_label", "Conversation"));
+    introEl.textContent = t("intro", "");
+    privacyEl.textContent = t("privacy", "");
+    if (closeBtn) closeBtn.textContent = "×", closeBtn.setAttribute("aria-label", t("close", "Close chat"));
+    if (launchBtn) launchBtn.textContent = t("open", "Open chat");
+  }
+
+  function addMessage(entry, announce) {
+    var li = el("li", "luotsi-msg " + (entry.from === "you" ? "luotsi-you" : "luotsi-bot"));
+    if (entry.error) li.className += " luotsi-error";
+    var who = el("span", "luotsi-sr", (entry.from === "you" ? t("you", "You") : t("bot", "Luotsi")) + ": ");
+    li.appendChild(who);
+    var body = el("span", null, entry.text);
+    if (entry.lang) { body.setAttribute("lang", entry.lang); }
+    body.setAttribute("dir", "auto");
+    li.appendChild(body);
+    if (entry.buttons && entry.buttons.length) {
+      var box = el("div", "luotsi-buttons");
+      entry.buttons.forEach(function (b) {
+        var btn = el("button", null, b.title);
+        btn.type = "button";
+        btn.addEventListener("click", function () { send(b.payload, b.title); });
+        box.appendChild(btn);
+      });
+      li.appendChild(box);
+    }
+    logEl.appendChild(li);
+    logEl.scrollTop = logEl.scrollHeight;
+    if (announce && entry.from !== "you") {
+      // one polite live region reads new answers aloud without stealing focus
+      liveEl.textContent = "";
+      liveEl.textContent = t("bot", "Luotsi") + ": " + entry.text;
+    }
+  }
+
+  function setTyping(on) {
+    typingEl.textContent = on ? t("typing", "Luotsi is writing…") : "";
+    sendBtn.disabled = on;
+  }
+
+  function send(text, shown) {
+    text = String(text || "").trim();
+    if (!text) return;
+    var you = { from: "you", text: shown || text };
+    state.log.push(you); save(); addMessage(you, false);
+    setTyping(true);
+    var body = { conversation_id: state.id, text: text };
+    var loc = state.language || knownLocale(pageLocale);
+    if (loc) body.locale = loc;
+    fetch(base + "/api/chat", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().then(function (data) { return { ok: r.ok, data: data }; });
+    }).then(function (res) {
+      setTyping(false);
+      if (!res.ok) {
+        var err = { from: "bot", text: (res.data && res.data.error && res.data.error.message) || t("network_error", "Error"), error: true };
+        addMessage(err, true);
+        return;
+      }
+      var lang = res.data.language;
+      var ready = lang && lang !== "und" && lang !== state.language ? loadStrings(lang) : Promise.resolve();
+      if (lang && lang !== "und") state.language = lang;
+      ready.then(function () {
+        (res.data.replies || []).forEach(function (r) {
+          var entry = { from: "bot", text: r.text, buttons: r.buttons || [], lang: lang };
+          state.log.push(entry); addMessage(entry, true);
+        });
+        save();
+      });
+    }).catch(function () {
+      setTyping(false);
+      addMessage({ from: "bot", text: t("network_error", "Connection problem. Your message was not sent — try again."), error: true }, true);
+    });
+  }
+
+  function build() {
+    var style = el("style"); style.textContent = css; document.head.appendChild(style);
+    root = el("div", "luotsi");
+    liveEl = el("div", "luotsi-sr"); liveEl.setAttribute("aria-live", "polite"); liveEl.setAttribute("role", "status");
+    panel = el("section", "luotsi-panel");
+    panel.setAttribute("aria-labelledby", "luotsi-title");
+    var head = el("div", "luotsi-head");
+    titleEl = el("h2", null, "Luotsi"); titleEl.id = "luotsi-title";
+    restartBtn = el("button", "luotsi-restart"); restartBtn.type = "button";
+    restartBtn.addEventListener("click", function () {
+      state = { id: newId(), language: state.language, log: [], open: true }; save();
+      logEl.innerHTML = ""; input.focus();
+    });
+    head.appendChild(titleEl); head.appendChild(restartBtn);
+    introEl = el("p", "luotsi-note");
+    privacyEl = el("p", "luotsi-note");
+    logEl = el("ol", "luotsi-log"); logEl.setAttribute("role", "log"); logEl.setAttribute("tabindex", "0");
+    typingEl = el("div", "luotsi-typing"); typingEl.setAttribute("aria-hidden", "true");
+    var form = el("form", "luotsi-form");
+    input = el("textarea"); input.rows = 1; input.maxLength = 5000; input.name = "message";
+    sendBtn = el("button", "luotsi-send"); sendBtn.type = "submit";
+    form.appendChild(input); form.appendChild(sendBtn);
+    form.addEventListener("submit", function (e) { e.preventDefault(); var v = input.value; input.value = ""; send(v); });
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit")); }
+    });
+    panel.appendChild(head); panel.appendChild(introEl); panel.appendChild(privacyEl);
+    panel.appendChild(logEl); panel.appendChild(typingEl); panel.appendChild(form);
+    root.appendChild(liveEl);
+
+    var host = inlineTarget && document.querySelector(inlineTarget);
+    if (host) {
+      panel.className += " luotsi-inline";
+      root.appendChild(panel); host.appendChild(root);
+    } else {
+      panel.className += " luotsi-floating";
+      panel.hidden = !state.open;
+      launchBtn = el("button", "luotsi-launch"); launchBtn.type = "button";
+      launchBtn.setAttribute("aria-expanded", String(!!state.open));
+      launchBtn.addEventListener("click", function () { toggle(panel.hidden); });
+      closeBtn = el("button"); closeBtn.type = "button";
+      closeBtn.addEventListener("click", function () { toggle(false); });
+      head.appendChild(closeBtn);
+      panel.addEventListener("keydown", function (e) { if (e.key === "Escape") toggle(false); });
+      root.appendChild(panel); root.appendChild(launchBtn); document.body.appendChild(root);
+    }
+    applyDirection(state.language || lang2(knownLocale(pageLocale)) || "en");
+    paintChrome();
+    state.log.forEach(function (m) { addMessage(m, false); });
+    loadStrings(state.language || lang2(knownLocale(pageLocale)) || "en");
+  }
+
+  function toggle(open) {
+    panel.hidden = !open; state.open = open; save();
+    launchBtn.setAttribute("aria-expanded", String(open));
+    if (open) input.focus(); else launchBtn.focus();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", build); else build();
+})();

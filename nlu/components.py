@@ -1,0 +1,152 @@
+"""Custom Rasa NLU components. Each is a thin shell: the real work is in a pure helper."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, METADATA, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu import langid
+
+LANGUAGE = "language"
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
+)
+class LanguageIdentifier(GraphComponent):
+    """Puts `{"language", "confidence", "supported", "method"}` on every parsed message.
+
+    Hints come from the message metadata the hub sends (`metadata.language_hints`: the
+    conversation's language so far, the client's locale); called through Rasa's own REST
+    channel without metadata it decides from the text alone.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # the metadata key the hub uses for its hints, in order of strength
+            "hints_key": "language_hints",
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._hints_key = config["hints_key"]
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LanguageIdentifier":
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            metadata = message.get(METADATA) or {}
+            hints = metadata.get(self._hints_key) if isinstance(metadata, dict) else None
+            if not isinstance(hints, list):
+                hints = []
+            hints = [h for h in hints if isinstance(h, str)]
+            found = langid.detect(text, hints)
+            previous = langid.normalise_hint(hints[0]) if hints else None
+            continued = langid.conversation_language(previous, found, langid.word_count(text))
+            message.set(
+                LANGUAGE,
+                {
+                    "language": found.language,
+                    "confidence": found.confidence,
+                    "supported": found.supported,
+                    "method": found.method,
+                },
+                add_to_output=True,
+            )
+            if continued != langid.UNDETERMINED:
+                # As an entity, the conversation language fills the `language` slot that
+                # chooses the response catalogue (domain.yml); "und" leaves the slot as it was.
+                entities = list(message.get(ENTITIES) or [])
+                entities.append(
+                    {
+                        "entity": LANGUAGE,
+                        "value": continued,
+                        "start": 0,
+                        "end": len(text),
+                        "confidence_entity": found.confidence,
+                        "extractor": type(self).__name__,
+                    }
+                )
+                message.set(ENTITIES, entities, add_to_output=True)
+        return messages
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics: 'Työttömyys' → 'tyottomyys', 'på' → 'pa'.
+
+    Cyrillic and Arabic letters keep their identity except combining marks (Arabic harakat,
+    'й' stays because NFC recomposes it).
+    """
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    stripped = "".join(
+        ch for ch in decomposed
+        if not (unicodedata.combining(ch) and not _keeps_mark(ch))
+    )
+    return unicodedata.normalize("NFC", stripped)
+
+
+def _keeps_mark(mark: str) -> bool:
+    # U+0306 COMBINING BREVE makes й/ў; U+0308 on Cyrillic makes ё/ї — keep those letters.
+    return mark in ("\u0306",)
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
+)
+class DiacriticFolder(GraphComponent):
+    """Sets each token's lemma to its folded form, which the count vectorizers read.
+
+    Customers type Finnish, Swedish and Estonian on phones without ä/ö/å/õ; folding both the
+    training data and the live text makes those spellings meet.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "DiacriticFolder":
+        return cls()
+
+    def _fold_tokens(self, message: Message) -> None:
+        for attribute in (TEXT,):
+            for token in message.get(f"{attribute}_tokens") or []:
+                token.lemma = fold(token.text)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._fold_tokens(example)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._fold_tokens(message)
+        return messages
+
+

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Language-identification accuracy on the held-out set, ours next to langdetect's.
+
+Prints a Markdown table (per language: messages, accuracy of Luotsi's detector, accuracy of
+langdetect alone) and the time per message of each. Run with `make eval`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nlu import langid  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "langid"
+
+
+def load_cases() -> list[tuple[str, str, list[str]]]:
+    """(text, expected language, hints) for every held-out message."""
+    cases: list[tuple[str, str, list[str]]] = []
+    for path in sorted(DATA.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        default = doc.get("language")
+        for m in doc["messages"]:
+            cases.append((str(m["text"]), m.get("language", default), list(m.get("hints") or [])))
+    return cases
+
+
+def evaluate(cases: list[tuple[str, str, list[str]]]) -> dict[str, dict[str, float]]:
+    langid.detect("warm up the models", [])
+    langid.langdetect_only("warm up the models")
+    stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    ours_time = base_time = 0.0
+    for text, expected, hints in cases:
+        t0 = time.perf_counter()
+        got = langid.detect(text, hints).language
+        t1 = time.perf_counter()
+        base = langid.langdetect_only(text)
+        t2 = time.perf_counter()
+        ours_time += t1 - t0
+        base_time += t2 - t1
+        s = stats[expected]
+        s["n"] += 1
+        s["ours"] += got == expected
+        s["langdetect"] += base == expected
+        if got != expected:
+            s.setdefault("errors", 0)
+            print(f"  miss [{expected}] {text!r} → {got}", file=sys.stderr)
+    stats["_time"]["ours_us"] = ours_time / len(cases) * 1e6
+    stats["_time"]["langdetect_us"] = base_time / len(cases) * 1e6
+    return stats
+
+
+def report(stats: dict[str, dict[str, float]]) -> str:
+    lines = ["| language | messages | Luotsi | langdetect alone |", "|---|---:|---:|---:|"]
+    total = ours = base = 0.0
+    for lang in sorted(k for k in stats if not k.startswith("_")):
+        s = stats[lang]
+        total += s["n"]
+        ours += s["ours"]
+        base += s["langdetect"]
+        lines.append(f"| {lang} | {int(s['n'])} | {s['ours'] / s['n']:.1%} | {s['langdetect'] / s['n']:.1%} |")
+    lines.append(f"| **all** | {int(total)} | **{ours / total:.1%}** | {base / total:.1%} |")
+    t = stats["_time"]
+    lines.append("")
+    lines.append(f"Time per message: Luotsi {t['ours_us']:.0f} µs, langdetect {t['langdetect_us']:.0f} µs.")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(report(evaluate(load_cases())))
