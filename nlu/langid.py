@@ -411,13 +411,18 @@ def detect(text: str, hints: Iterable[str | None] | None = None) -> Detection:
         if hint in scores:
             scores[hint] *= weight if rank == 0 else (1 + (weight - 1) / 2)
     total = sum(scores.values()) or 1.0
-    best = max(scores, key=lambda k: scores[k])
+    ranked = sorted(scores, key=lambda k: scores[k], reverse=True)
+    best = ranked[0]
     confidence = scores[best] / total
-    if confidence < MIN_CONFIDENCE:
-        if prior and prior[0] in scores:
-            return Detection(prior[0], round(scores[prior[0]] / total, 4), "hint")
-        if len(content_words) <= 2 and best not in TIER1:
-            return Detection(UNDETERMINED, round(confidence, 4), "ambiguous")
+    margin = scores[best] / scores[ranked[1]] if len(ranked) > 1 and scores[ranked[1]] else 10.0
+    if confidence >= MIN_CONFIDENCE or margin >= 2.0:
+        # lingua spreads its mass thinly over many candidates on short text; a clear lead
+        # over the runner-up is as telling as a high share
+        return Detection(best, round(max(confidence, min(0.9, 1 - 1 / (1 + margin))), 4), "statistics")
+    if prior and prior[0] in scores and scores[prior[0]] >= 0.8 * scores[best]:
+        return Detection(prior[0], round(scores[prior[0]] / total, 4), "hint")
+    if len(content_words) <= 2 and best not in TIER1:
+        return Detection(UNDETERMINED, round(confidence, 4), "ambiguous")
     return Detection(best, round(confidence, 4), "statistics")
 
 

@@ -19,13 +19,19 @@ sys.path.insert(0, str(ROOT))
 
 from nlu import langid  # noqa: E402
 
-DATA = ROOT / "tests" / "data" / "langid"
+SETS = {
+    # written with the content; the detector's lexicon and rules were adjusted after a first
+    # look at its errors, so it is a development set
+    "development": ROOT / "tests" / "data" / "langid",
+    # written separately and never used to tune anything: the honest figure
+    "blind": ROOT / "tests" / "data" / "langid_blind",
+}
 
 
-def load_cases() -> list[tuple[str, str, list[str]]]:
-    """(text, expected language, hints) for every held-out message."""
+def load_cases(folder: Path) -> list[tuple[str, str, list[str]]]:
+    """(text, expected language, hints) for every held-out message in `folder`."""
     cases: list[tuple[str, str, list[str]]] = []
-    for path in sorted(DATA.glob("*.yml")):
+    for path in sorted(folder.glob("*.yml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         default = doc.get("language")
         for m in doc["messages"]:
@@ -75,4 +81,6 @@ def report(stats: dict[str, dict[str, float]]) -> str:
 
 
 if __name__ == "__main__":
-    print(report(evaluate(load_cases())))
+    for name, folder in SETS.items():
+        print(f"\n### Language identification — {name} set ({folder.relative_to(ROOT)})\n")
+        print(report(evaluate(load_cases(folder))))

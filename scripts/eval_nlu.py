@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""NLU quality per language on the held-out test files (tests/data/nlu/<lang>.yml).
+
+Runs in .venv-rasa: loads the trained model, parses every held-out example and prints intent
+macro-F1 and accuracy per language (the issue's goal: macro-F1 ≥ 0.90 in every tier-1
+language), plus the most frequent confusions. `make eval` runs it; tests/rasa_side checks
+the goal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TEST_DATA = ROOT / "tests" / "data" / "nlu"
+FALLBACK = "nlu_fallback"
+
+
+def load_examples(path: Path) -> list[tuple[str, str]]:
+    import yaml
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = []
+    for block in doc["nlu"]:
+        for line in block["examples"].splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                out.append((line[2:].strip(), block["intent"]))
+    return out
+
+
+def model_path() -> Path:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "model.py"), "path"], check=True, stdout=subprocess.PIPE, text=True
+    )
+    return Path(out.stdout.strip())
+
+
+async def predict(texts: list[str]) -> list[str]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model_path()))
+    out = []
+    for text in texts:
+        parsed = await agent.parse_message(text)
+        out.append(parsed["intent"]["name"])
+    return out
+
+
+def evaluate() -> dict[str, dict[str, float]]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    results: dict[str, dict[str, float]] = {}
+    confusions: Counter[tuple[str, str, str]] = Counter()
+    for path in sorted(TEST_DATA.glob("*.yml")):
+        examples = load_examples(path)
+        gold = [i for _, i in examples]
+        pred = asyncio.run(predict([t for t, _ in examples]))
+        labels = sorted(set(gold))
+        results[path.stem] = {
+            "examples": len(examples),
+            "macro_f1": float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)),
+            "accuracy": float(accuracy_score(gold, pred)),
+            "fallback": sum(p == FALLBACK for p in pred) / len(pred),
+        }
+        for g, p in zip(gold, pred):
+            if g != p:
+                confusions[(path.stem, g, p)] += 1
+    results["_confusions"] = {f"{l}: {g} → {p}": n for (l, g, p), n in confusions.most_common(15)}
+    return results
+
+
+def report(results: dict[str, dict[str, float]]) -> str:
+    lines = ["| language | test examples | intent macro-F1 | accuracy | fell back |", "|---|---:|---:|---:|---:|"]
+    for lang, r in results.items():
+        if lang.startswith("_"):
+            continue
+        lines.append(
+            f"| {lang} | {int(r['examples'])} | {r['macro_f1']:.3f} | {r['accuracy']:.1%} | {r['fallback']:.1%} |"
+        )
+    lines.append("\nMost frequent confusions: " + "; ".join(f"{k} ×{v}" for k, v in results["_confusions"].items()))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    results = evaluate()
+    print(report(results))
+    if "--json" in sys.argv:
+        print(json.dumps(results))

@@ -1,0 +1,74 @@
+"""Shared fixtures. Tests go through public interfaces against real servers on loopback."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.app import create_app
+from bot.config import ROOT, Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def dead_rasa_url() -> str:
+    """An address where nothing listens: connection refused, like a crashed Rasa."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, dead_rasa_url: str) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'luotsi.db'}", rasa_url=dead_rasa_url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def _model() -> Path:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "model.py", ), "path"],
+        check=True, stdout=subprocess.PIPE, text=True,
+    )
+    path = Path(out.stdout.strip())
+    if not path.exists():
+        pytest.fail(f"no trained model at {path}: run `make model` (make test does)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The real stack — Rasa server, action server, hub — on free ports with a fresh SQLite."""
+    from bot.cli import Stack
+
+    tmp = tmp_path_factory.mktemp("stack")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp / 'luotsi.db'}",
+        http_port=free_port(),
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        actions_port=free_port(),
+    )
+    running = Stack(settings=settings, model=_model(), log_dir=tmp / "logs")
+    running.start()
+    try:
+        running.wait_ready(timeout=300)
+        yield running
+    except BaseException:
+        for log in sorted((tmp / "logs").glob("*.log")):
+            sys.stderr.write(f"--- {log.name} ---\n{log.read_text(errors='replace')[-3000:]}\n")
+        raise
+    finally:
+        running.stop()

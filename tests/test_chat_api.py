@@ -1,0 +1,155 @@
+"""POST /api/chat without a running assistant: bad input, faults, and nothing lost."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from bot.app import create_app
+from bot.config import Settings
+
+
+def _chat(client: TestClient, **body: object) -> tuple[int, dict]:
+    r = client.post("/api/chat", json=body)
+    return r.status_code, r.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"conversation_id": "c1", "text": ""}, 422, "empty_text"),
+        ({"conversation_id": "c1", "text": "   \n\t "}, 422, "empty_text"),
+        ({"conversation_id": "c1", "text": "x" * 5001}, 413, "text_too_long"),
+        ({"conversation_id": "c1", "text": "hei\x00"}, 422, "control_characters"),
+        ({"conversation_id": "c1", "text": "hei\x1b[2J"}, 422, "control_characters"),
+        ({"conversation_id": "c1", "text": "hei", "locale": "klingon-XX"}, 422, "unknown_locale"),
+        ({"conversation_id": "c1", "text": "hei", "locale": "zz"}, 422, "unknown_locale"),
+        ({"text": "hei"}, 422, "missing_field"),
+        ({"conversation_id": "", "text": "hei"}, 422, "invalid_conversation_id"),
+        ({"conversation_id": "../../etc/passwd", "text": "hei"}, 422, "invalid_conversation_id"),
+        ({"conversation_id": 5, "text": "hei"}, 422, "invalid_field"),
+        ({"conversation_id": "c1", "text": ["hei"]}, 422, "invalid_field"),
+    ],
+)
+def test_bad_input_is_a_clear_4xx(client: TestClient, body: dict, status: int, code: str) -> None:
+    got, payload = _chat(client, **body)
+    assert got == status
+    assert payload["error"]["code"] == code
+    assert payload["error"]["message"]
+
+
+def test_invalid_json(client: TestClient) -> None:
+    r = client.post("/api/chat", content=b'{"conversation_id": "c1", "text": ', headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "invalid_json"
+
+
+def test_error_message_in_customers_language(client: TestClient) -> None:
+    _, fi = _chat(client, conversation_id="c1", text=" ", locale="fi-FI")
+    _, ar = _chat(client, conversation_id="c1", text=" ", locale="ar")
+    _, en = _chat(client, conversation_id="c1", text=" ")
+    assert len({fi["error"]["message"], ar["error"]["message"], en["error"]["message"]}) == 3
+    assert any("\u0600" <= ch <= "\u06ff" for ch in ar["error"]["message"])
+
+
+def test_rasa_down_answers_fast_in_customers_language_and_keeps_message(
+    client: TestClient, settings: Settings
+) -> None:
+    started = time.monotonic()
+    status, payload = _chat(client, conversation_id="keep-1", text="Miten ilmoittaudun työnhakijaksi?")
+    assert time.monotonic() - started < 2.0
+    assert status == 200
+    assert payload["language"] == "fi"
+    assert payload["replies"][0]["text"] == _catalogue_text("fi", "sys_unavailable")
+    engine = create_engine(settings.database_url)
+    with engine.connect() as db:
+        rows = db.execute(text("SELECT text, status, language FROM message WHERE sender='customer'")).all()
+    assert rows == [("Miten ilmoittaudun työnhakijaksi?", "kept", "fi")]
+
+
+def test_readyz_says_why(client: TestClient) -> None:
+    assert client.get("/healthz").status_code == 200
+    r = client.get("/readyz")
+    assert r.status_code == 503
+    assert any("rasa" in p for p in r.json()["problems"])
+
+
+class _SlowHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        time.sleep(5)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_rasa() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_slow_rasa_answers_within_two_seconds(tmp_path: Path, slow_rasa: str) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'slow.db'}", rasa_url=slow_rasa)
+    with TestClient(create_app(settings)) as client:
+        started = time.monotonic()
+        status, payload = _chat(client, conversation_id="slow", text="Hur ansöker jag om startpeng?", locale="sv")
+        elapsed = time.monotonic() - started
+    assert status == 200
+    assert elapsed < 2.0
+    assert payload["replies"][0]["text"] == _catalogue_text("sv", "sys_unavailable")
+
+
+def test_conversation_is_kept_by_channel_identity(client: TestClient, settings: Settings) -> None:
+    for words in ("hei", "tarvitsen apua työnhaussa", "kiitos"):
+        _chat(client, conversation_id="same", text=words)
+    _chat(client, conversation_id="other", text="hello")
+    engine = create_engine(settings.database_url)
+    with engine.connect() as db:
+        conversations = db.execute(text("SELECT external_id, id, language FROM conversation ORDER BY external_id")).all()
+        count = db.execute(text("SELECT count(*) FROM message WHERE sender='customer'")).scalar()
+    assert [c[0] for c in conversations] == ["other", "same"]
+    assert all(c[1] != c[0] for c in conversations)  # Rasa sees our id, never the channel's
+    assert conversations[1][2] == "fi"
+    assert count == 4
+
+
+def test_language_detect_endpoint(client: TestClient) -> None:
+    r = client.post("/api/language/detect", json={"text": "Дякую, а як отримати palkkatuki?"})
+    assert r.json()["language"] == "uk" and r.json()["supported"] is True
+    assert 0.5 < r.json()["confidence"] <= 1.0
+    r = client.post("/api/language/detect", json={"text": "ok", "hints": ["so"]})
+    assert r.json()["language"] == "so"
+    r = client.post("/api/language/detect", json={"text": "Je cherche du travail à Espoo maintenant"})
+    assert r.json()["language"] == "fr" and r.json()["supported"] is False
+    r = client.post("/api/language/detect", json={"text": "1234"})
+    assert r.json()["language"] == "und"
+    r = client.post("/api/language/detect", json={"hints": ["fi"]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "missing_field"
+    r = client.post("/api/language/detect", json={"text": "x" * 6000})
+    assert r.status_code == 422
+
+
+def test_openapi_documents_the_contract(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/chat", "/api/language/detect", "/nlg", "/healthz", "/readyz"):
+        assert path in spec["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def _catalogue_text(language: str, key: str) -> str:
+    from bot.locales import render
+
+    return render(key, language).text

@@ -1,0 +1,113 @@
+"""The catalogues: complete in every tier-1 language, facts and official Finnish names intact."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.locales import catalogues, render, ui_strings
+from nlu import langid
+
+# Every answer about a service names it by its official Finnish name too (FACTS.md).
+FINNISH_NAMES = {
+    "utter_register_jobseeker": ["työmarkkinatori"],
+    "utter_unemployment_benefit": ["työttömyyskassa", "peruspäiväraha", "työmarkkinatuki"],
+    "utter_jobseeker_obligations": ["karenssi", "työtarjou"],
+    "utter_initial_interview": ["alkuhaastattelu"],
+    "utter_job_search_help": ["työmarkkinatori"],
+    "utter_labour_market_training": ["työvoimakoulutus"],
+    "utter_self_motivated_study": ["omaehtoinen opiskelu"],
+    "utter_startup_grant": ["starttiraha"],
+    "utter_learn_finnish": ["kotoutumiskoulutu"],
+    "utter_competence_centre": ["osaamiskeskus"],
+    "utter_youth_services": ["ohjaamo"],
+    "utter_recruiting_help": ["työmarkkinatori"],
+    "utter_pay_subsidy": ["palkkatuki"],
+    "utter_espoo_recruitment_subsidy": ["espoon rekrytointituki"],
+    "utter_youth_employment_voucher": ["nuorten työllistymisseteli"],
+    "utter_employment_subsidy_55": ["työllistämistuki"],
+    "utter_change_security": ["muutosturva"],
+    "utter_joint_purchase_training": ["yhteishankintakoulutu"],
+}
+# Numbers the answers must get exactly right (FACTS.md), written in any local style.
+NUMBERS = {
+    "utter_pay_subsidy": ["1260", "1770", "50", "70"],
+    "utter_espoo_recruitment_subsidy": ["5000", "30", "12", "80"],
+    "utter_youth_employment_voucher": ["1500", "9000", "18", "29"],
+    "utter_employment_subsidy_55": ["70", "10", "24", "28"],
+    "utter_jobseeker_obligations": ["4", "7"],
+    "utter_initial_interview": ["10", "3"],
+    "utter_startup_grant": ["6", "12"],
+    "utter_self_motivated_study": ["24", "25", "6"],
+    "utter_learn_finnish": ["80", "B1"],  # B1 is checked as text
+    "utter_unemployment_benefit": ["12", "28", "930", "7"],
+}
+ALLOWED_PAGES = ("tyomarkkinatori.fi", "kela.fi", "tyj.fi", "kotoutuminen.fi", "oph.fi", "ohjaamot.fi",
+                 "espoo.fi", "hel.fi", "vantaa.fi")
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"(?<=\d)[\s\u00a0\u202f,.](?=\d{3}\b)", "", text)
+
+
+def test_every_tier1_language_has_a_catalogue() -> None:
+    assert set(catalogues()) == set(langid.TIER1)
+
+
+@pytest.mark.parametrize("lang", langid.TIER1)
+def test_catalogue_complete(lang: str) -> None:
+    english = catalogues()["en"]
+    cat = catalogues()[lang]
+    assert set(english.responses) <= set(cat.responses), set(english.responses) - set(cat.responses)
+    assert set(english.ui) <= set(cat.ui)
+    for key, entry in cat.responses.items():
+        assert len(entry["text"]) <= 700, key
+        assert set(re.findall(r"\{\w+\}", entry["text"])) == set(re.findall(r"\{\w+\}", english.responses[key]["text"]))
+        for button in entry.get("buttons") or []:
+            assert button["payload"].startswith("/"), key
+
+
+@pytest.mark.parametrize("lang", langid.TIER1)
+@pytest.mark.parametrize("key", sorted(FINNISH_NAMES))
+def test_service_answers_name_the_finnish_service_and_page(lang: str, key: str) -> None:
+    text = render(key, lang).text
+    lowered = text.lower()
+    assert any(name in lowered for name in FINNISH_NAMES[key]), f"{lang} {key}: no Finnish name"
+    pages = re.findall(r"https://(?:www\.)?([a-z.]+\.fi)", text)
+    assert pages and all(p in ALLOWED_PAGES for p in pages), f"{lang} {key}: pages {pages}"
+
+
+@pytest.mark.parametrize("lang", langid.TIER1)
+@pytest.mark.parametrize("key", sorted(NUMBERS))
+def test_numbers_match_the_facts(lang: str, key: str) -> None:
+    numbers = set(re.findall(r"[A-C]?\d+", _digits(render(key, lang).text)))
+    missing = [n for n in NUMBERS[key] if n not in numbers and not any(n in x for x in numbers)]
+    assert not missing, f"{lang} {key}: missing {missing}"
+
+
+@pytest.mark.parametrize("lang", langid.TIER1)
+def test_answers_are_written_in_their_language(lang: str) -> None:
+    """Authored, not copied: the greeting and a long answer are detected as the language."""
+    for key in ("utter_greet", "utter_register_jobseeker", "utter_pay_subsidy"):
+        assert langid.detect(render(key, lang).text).language == lang, key
+
+
+def test_missing_text_falls_back_visibly() -> None:
+    cat = catalogues()["so"]
+    saved = cat.responses.pop("utter_thanks")
+    try:
+        text = render("utter_thanks", "so").text
+    finally:
+        cat.responses["utter_thanks"] = saved
+    assert text.startswith(catalogues()["so"].responses["sys_fallback_marker"]["text"].strip())
+    assert text.endswith(catalogues()["en"].responses["utter_thanks"]["text"])
+
+
+def test_tier2_language_gets_english_unmarked() -> None:
+    assert render("utter_thanks", "fa").text == catalogues()["en"].responses["utter_thanks"]["text"]
+
+
+def test_ui_strings_fill_from_english() -> None:
+    assert ui_strings("ar")["send"] != ui_strings("en")["send"]
+    assert ui_strings("fa") == ui_strings("en")
