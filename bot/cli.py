@@ -6,8 +6,10 @@ Later issues add `luotsi user add` and `luotsi shifts import` here.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +35,22 @@ def ensure_model() -> Path:
 
 def _port(url: str) -> int:
     return httpx.URL(url).port or 80
+
+
+def _die_with_parent() -> None:
+    """Runs in each child before exec: the kernel sends it SIGTERM when the supervisor dies,
+    so a killed `luotsi run` never leaves Rasa or the hub running on their ports."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:  # not Linux: Ctrl-C still reaches the whole process group
+        pass
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        if probe.connect_ex((host, port)) == 0:
+            raise SystemExit(f"luotsi: port {port} on {host} is already in use; is Luotsi already running?")
 
 
 @dataclass
@@ -63,6 +81,11 @@ class Stack:
             LUOTSI_HTTP_PORT=str(self.settings.http_port),
             LUOTSI_HTTP_HOST=self.settings.http_host,
             LUOTSI_RASA_URL=self.settings.rasa_url,
+            LUOTSI_RASA_TIMEOUT=str(self.settings.rasa_timeout),
+            # Rasa logs message texts at debug level; customers type identity codes and health
+            # details, so its level is pinned here.
+            LOG_LEVEL="INFO",
+            LOG_LEVEL_LIBRARIES="ERROR",
             SANIC_REGISTER="False",
         )
         return env
@@ -73,12 +96,16 @@ class Stack:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = (self.log_dir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            argv, cwd=ROOT, env=self._env(), stdout=out, stderr=subprocess.STDOUT if out else None
+            argv, cwd=ROOT, env=self._env(), stdout=out, stderr=subprocess.STDOUT if out else None,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads exist yet at this point
         )
 
     def start(self) -> None:
-        migrate(self.settings.database_url)
         rasa_port = _port(self.settings.rasa_url)
+        check_port_free(self.settings.http_host, self.settings.http_port)
+        check_port_free("127.0.0.1", rasa_port)
+        check_port_free("127.0.0.1", self.settings.actions_port)
+        migrate(self.settings.database_url)
         self._spawn(
             "actions",
             [str(RASA_BIN), "run", "actions", "--port", str(self.settings.actions_port), "--actions", "actions"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any, Dict, List, Text
 
@@ -91,18 +92,28 @@ class LanguageIdentifier(GraphComponent):
         return messages
 
 
-def fold(text: str) -> str:
-    """Lower case without diacritics: 'Työttömyys' → 'tyottomyys', 'på' → 'pa'.
+# Arabic chat spelling varies in hamza seats, taa marbuta, alef maqsura and Persian letter
+# forms; the usual normalisation for Arabic text classification folds them together.
+_ARABIC_FOLD = str.maketrans({
+    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ئ": "ي", "ؤ": "و",
+    "ی": "ي", "ک": "ك", "ـ": None,
+})
+_REPEATED = re.compile(r"(.)\1{2,}")
 
-    Cyrillic and Arabic letters keep their identity except combining marks (Arabic harakat,
-    'й' stays because NFC recomposes it).
+
+def fold(text: str) -> str:
+    """Lower case without diacritics: 'Työttömyys' → 'tyottomyys', 'på' → 'pa', 'شكراااا' → 'شكرا'.
+
+    Cyrillic letters keep their identity ('й' survives because NFC recomposes it); Arabic
+    harakat are dropped and letter variants folded.
     """
     decomposed = unicodedata.normalize("NFD", text.lower())
     stripped = "".join(
         ch for ch in decomposed
         if not (unicodedata.combining(ch) and not _keeps_mark(ch))
     )
-    return unicodedata.normalize("NFC", stripped)
+    folded = unicodedata.normalize("NFC", stripped).translate(_ARABIC_FOLD)
+    return _REPEATED.sub(r"\1", folded)
 
 
 def _keeps_mark(mark: str) -> bool:

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
+os.environ.setdefault("LOG_LEVEL", "WARNING")  # Rasa logs message texts at debug level
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TEST_DATA = ROOT / "tests" / "data" / "nlu"
 FALLBACK = "nlu_fallback"
+# Both lead to the same dialogue step (action_luotsi_fallback: "I can only help with…", then an
+# offer of a human), so for the customer they are the same outcome.
+SAME_OUTCOME = {FALLBACK: "out_of_scope"}
 
 
 def load_examples(path: Path) -> list[tuple[str, str]]:
@@ -43,26 +49,27 @@ def model_path() -> Path:
     return Path(out.stdout.strip())
 
 
-async def predict(texts: list[str]) -> list[str]:
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(model_path()))
+async def predict(agent: object, texts: list[str]) -> list[str]:
     out = []
     for text in texts:
-        parsed = await agent.parse_message(text)
-        out.append(parsed["intent"]["name"])
+        parsed = await agent.parse_message(text)  # type: ignore[attr-defined]
+        name = parsed["intent"]["name"]
+        out.append(SAME_OUTCOME.get(name, name))
     return out
 
 
 def evaluate() -> dict[str, dict[str, float]]:
+    from rasa.core.agent import Agent
     from sklearn.metrics import accuracy_score, f1_score
+
+    agent = Agent.load(str(model_path()))
 
     results: dict[str, dict[str, float]] = {}
     confusions: Counter[tuple[str, str, str]] = Counter()
     for path in sorted(TEST_DATA.glob("*.yml")):
         examples = load_examples(path)
         gold = [i for _, i in examples]
-        pred = asyncio.run(predict([t for t, _ in examples]))
+        pred = asyncio.run(predict(agent, [t for t, _ in examples]))
         labels = sorted(set(gold))
         results[path.stem] = {
             "examples": len(examples),

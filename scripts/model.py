@@ -26,7 +26,9 @@ RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 def inputs() -> list[Path]:
     files = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "requirements" / "rasa.lock"]
     files += sorted((ROOT / "data").rglob("*.yml"))
-    files += sorted((ROOT / "nlu").glob("*.py"))
+    # The components shape the features; nlu/langid.py runs at inference only, holds no
+    # trained state, and so does not make the model stale.
+    files += [ROOT / "nlu" / "components.py"]
     return files
 
 
@@ -49,10 +51,12 @@ def train(target: Path) -> None:
     print(f"luotsi: training the Rasa model ({len(inputs())} input files changed since the last model)…",
           file=sys.stderr, flush=True)
     started = time.monotonic()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    # Rasa's training cache keys components by their config, not their code: a changed
+    # nlu/components.py would silently reuse stale features. Our own hash decides instead.
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", RASA_MAX_CACHE_SIZE="0")
     subprocess.run(
         [str(RASA), "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-         "--out", str(MODELS), "--fixed-model-name", target.name.removesuffix(".tar.gz")],
+         "--out", str(MODELS), "--force", "--fixed-model-name", target.name.removesuffix(".tar.gz")],
         cwd=ROOT, env=env, check=True,
     )
     seconds = time.monotonic() - started

@@ -1,0 +1,56 @@
+"""The custom NLU components and the fallback action, in the Rasa environment (.venv-rasa)."""
+
+from __future__ import annotations
+
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.training_data.message import Message
+
+from nlu.components import DiacriticFolder, LanguageIdentifier, fold
+
+
+def _identify(text: str, metadata: dict | None = None) -> Message:
+    component = LanguageIdentifier(LanguageIdentifier.get_default_config())
+    message = Message(data={"text": text, "metadata": metadata or {}})
+    component.process([message])
+    return message
+
+
+def test_language_is_put_on_every_message_and_in_the_output() -> None:
+    message = _identify("Miten haen starttirahaa?")
+    assert message.get("language")["language"] == "fi"
+    assert 0.0 < message.get("language")["confidence"] <= 1.0
+    assert message.get("language")["supported"] is True
+    assert "language" in message.as_dict(only_output_properties=True)
+    assert message.get("entities")[0]["entity"] == "language"
+    assert message.get("entities")[0]["value"] == "fi"
+
+
+def test_hints_from_the_hub_keep_a_short_message_in_the_conversation_language() -> None:
+    message = _identify("ok", {"language_hints": ["ar"]})
+    assert message.get("entities")[0]["value"] == "ar"
+
+
+def test_undetermined_message_leaves_the_slot_alone() -> None:
+    message = _identify("12345")
+    assert message.get("language")["language"] == "und"
+    assert not message.get("entities")
+
+
+def test_bad_metadata_is_ignored() -> None:
+    message = _identify("hej, hur mår du", {"language_hints": "sv"})
+    assert message.get("language")["language"] == "sv"
+
+
+def test_fold() -> None:
+    assert fold("Työttömyysturva") == "tyottomyysturva"
+    assert fold("Päivää") == "paivaa"
+    assert fold("Йога") == "йога"
+    assert fold("أهلاً") == "اهلا"
+    assert fold("شكراااا") == "شكرا"
+
+
+def test_folder_sets_lemmas() -> None:
+    message = Message(data={"text": "Työttömyysturva PÄIVÄRAHA"})
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
+    DiacriticFolder().process([message])
+    assert [t.lemma for t in message.get("text_tokens")] == ["tyottomyysturva", "paivaraha"]

@@ -1,0 +1,97 @@
+"""The web chat in real headless Chromium (Debian's), driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+pytestmark = [pytest.mark.browser, pytest.mark.rasa]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def test_arabic_question_gets_rtl_arabic_answer(stack, page: Page) -> None:  # type: ignore[no-untyped-def]
+    from bot.locales import render
+
+    page.goto(f"{stack.hub_url}/")
+    box = page.get_by_role("textbox")
+    box.fill("كيف اسجل كباحث عن عمل في فنلندا")
+    box.press("Enter")
+    answer = page.locator(".luotsi-bot").last
+    expected = render("utter_register_jobseeker", "ar").text
+    expect(answer).to_contain_text(expected.split("\n")[0][:40], timeout=20_000)
+    assert page.locator(".luotsi").get_attribute("dir") == "rtl"
+    assert page.locator(".luotsi").get_attribute("lang") == "ar"
+    # the screen-reader live region announced the answer
+    expect(page.locator("[aria-live=polite]")).to_contain_text(expected[:20])
+    # the chrome follows the detected language
+    expect(page.locator(".luotsi-send")).to_have_text(_ui("ar", "send"))
+
+    # the conversation survives a reload
+    page.reload()
+    expect(page.locator(".luotsi-bot").last).to_contain_text(expected.split("\n")[0][:40])
+    assert page.locator(".luotsi").get_attribute("dir") == "rtl"
+
+
+def test_keyboard_only_and_buttons(stack, page: Page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{stack.hub_url}/")
+    page.keyboard.press("Tab")  # first focusable: the restart button
+    page.get_by_role("textbox").focus()
+    page.keyboard.type("moi")
+    page.keyboard.press("Enter")
+    button = page.locator(".luotsi-buttons button").first
+    expect(button).to_be_visible(timeout=20_000)
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".luotsi-bot")).to_have_count(2, timeout=20_000)
+
+
+def test_customer_text_is_shown_as_text(stack, page: Page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{stack.hub_url}/")
+    page.evaluate("window.__xss = false")
+    box = page.get_by_role("textbox")
+    box.fill('<img src=x onerror="window.__xss=true"> hei')
+    box.press("Enter")
+    expect(page.locator(".luotsi-you").last).to_contain_text('<img src=x onerror="window.__xss=true">')
+    expect(page.locator(".luotsi-bot")).to_have_count(1, timeout=20_000)
+    assert page.evaluate("window.__xss") is False
+
+
+def test_embeddable_widget_opens_from_one_script_tag(stack, page: Page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{stack.hub_url}/widget-demo")
+    launcher = page.locator(".luotsi-launch")
+    expect(launcher).to_be_visible()
+    launcher.click()
+    expect(page.get_by_role("textbox")).to_be_focused()
+    page.keyboard.type("What is palkkatuki?")
+    page.keyboard.press("Enter")
+    expect(page.locator(".luotsi-bot").last).to_contain_text("palkkatuki", timeout=20_000)
+    page.keyboard.press("Escape")
+    expect(page.locator(".luotsi-panel")).to_be_hidden()
+
+
+def _ui(language: str, key: str) -> str:
+    from bot.locales import ui_strings
+
+    return ui_strings(language)[key]

@@ -1,0 +1,51 @@
+"""The same storage on PostgreSQL (the production database): migrations and the chat path."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from bot.app import create_app
+from bot.config import Settings
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    name = f"luotsi_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_chat_is_stored_on_postgresql(pg_url: str, dead_rasa_url: str) -> None:
+    settings = Settings(database_url=pg_url, rasa_url=dead_rasa_url)
+    with TestClient(create_app(settings)) as client:
+        for words in ("Здравствуйте, как встать на учёт безработным?", "ok"):
+            r = client.post("/api/chat", json={"conversation_id": "pg-1", "text": words})
+            assert r.status_code == 200
+            assert r.json()["language"] == "ru"
+        assert client.get("/readyz").json()["problems"] == [
+            p for p in client.get("/readyz").json()["problems"] if "rasa" in p
+        ]
+    engine = create_engine(pg_url)
+    with engine.connect() as db:
+        rows = db.execute(
+            text("SELECT m.sender, m.status, m.created_at FROM message m ORDER BY m.id")
+        ).all()
+        version = db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    assert [r[0] for r in rows] == ["customer", "bot", "customer", "bot"]
+    assert rows[0][1] == "kept"
+    assert rows[0][2].tzinfo is not None
+    assert version == "0001"

@@ -1,0 +1,115 @@
+"""The whole assistant through its public interfaces: hub → Rasa → action server → NLG → hub."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from bot.locales import render
+
+pytestmark = pytest.mark.rasa
+
+
+def _chat(stack, conversation_id: str, text: str, locale: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    body = {"conversation_id": conversation_id, "text": text}
+    if locale:
+        body["locale"] = locale
+    r = httpx.post(f"{stack.hub_url}/api/chat", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _new() -> str:
+    return uuid.uuid4().hex
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "key"),
+    [
+        ("fi", "mä haluun tietää mitä on palkkatuki", "utter_pay_subsidy"),
+        ("sv", "hur registrerar jag mig som arbetssökande", "utter_register_jobseeker"),
+        ("en", "how do i get the start-up grant", "utter_startup_grant"),
+        ("ru", "как записаться на курсы финского языка", "utter_learn_finnish"),
+        ("uk", "чи можу я вчитися і отримувати допомогу по безробіттю", "utter_self_motivated_study"),
+        ("et", "tahan oma firmat alustada, kas saan starttiraha", "utter_startup_grant"),
+        ("ar", "كيف احصل على مترجم", "utter_interpreter"),
+        ("so", "sidee loo helaa kaalmada mushaharka palkkatuki", "utter_pay_subsidy"),
+    ],
+)
+def test_answers_in_the_customers_language(stack, language: str, question: str, key: str) -> None:  # type: ignore[no-untyped-def]
+    payload = _chat(stack, _new(), question)
+    assert payload["language"] == language
+    assert payload["ticket"] is None
+    assert [r["text"] for r in payload["replies"]] == [render(key, language).text]
+
+
+def test_short_message_keeps_language_and_explicit_request_switches(stack) -> None:  # type: ignore[no-untyped-def]
+    cid = _new()
+    assert _chat(stack, cid, "Hei! Miten haen starttirahaa?")["language"] == "fi"
+    thanks = _chat(stack, cid, "ok")
+    assert thanks["language"] == "fi"
+    switched = _chat(stack, cid, "in English please")
+    assert switched["language"] == "en"
+    assert switched["replies"][0]["text"] == render("utter_language_switched", "en").text
+    again = _chat(stack, cid, "kiitos")
+    assert again["language"] == "en"  # a Finnish loanword does not switch back
+
+
+def test_locale_hint_decides_the_first_ambiguous_message(stack) -> None:  # type: ignore[no-untyped-def]
+    payload = _chat(stack, _new(), "hello", locale="sv-FI")
+    assert payload["language"] == "sv"
+    assert payload["replies"][0]["text"] == render("utter_greet", "sv").text
+    assert payload["replies"][0]["buttons"]
+
+
+def test_tier2_language_answered_in_english_with_offer(stack) -> None:  # type: ignore[no-untyped-def]
+    payload = _chat(stack, _new(), "Guten Tag, ich suche Arbeit und brauche Hilfe bei der Anmeldung")
+    assert payload["language"] == "de"
+    notice = payload["replies"][0]
+    assert notice["text"] == render("sys_tier2_notice", "en", language_name="German").text
+    assert any(b["payload"] == "/request_human" for b in notice["buttons"])
+    assert len(payload["replies"]) >= 2
+
+
+def test_fallback_offers_a_human_after_two_misses(stack) -> None:  # type: ignore[no-untyped-def]
+    cid = _new()
+    first = _chat(stack, cid, "qwzx blorf snargle")
+    second = _chat(stack, cid, "vlemp trod quiffle")
+    texts = [r["text"] for r in first["replies"] + second["replies"]]
+    offer = render("utter_fallback_offer_human", first["language"])
+    assert texts[-1] == offer.text
+    assert any(b["payload"] == "/request_human" for b in second["replies"][-1]["buttons"])
+
+
+def test_button_payload_is_understood(stack) -> None:  # type: ignore[no-untyped-def]
+    payload = _chat(stack, _new(), "/pay_subsidy", locale="fi")
+    assert payload["replies"][0]["text"] == render("utter_pay_subsidy", "fi").text
+
+
+def test_bare_rasa_webhook_also_uses_our_catalogue(stack) -> None:  # type: ignore[no-untyped-def]
+    r = httpx.post(
+        f"{stack.settings.rasa_url}/webhooks/rest/webhook",
+        json={"sender": _new(), "message": "mitä on starttiraha"},
+        timeout=30,
+    )
+    assert r.status_code == 200
+    assert r.json()[0]["text"] == render("utter_startup_grant", "fi").text
+
+
+def test_readyz_green_when_everything_runs(stack) -> None:  # type: ignore[no-untyped-def]
+    r = httpx.get(f"{stack.hub_url}/readyz", timeout=5)
+    assert r.status_code == 200, r.text
+
+
+def test_no_message_body_or_personal_data_in_any_log(stack) -> None:  # type: ignore[no-untyped-def]
+    secret_id = "131052-308T"
+    phone = "+358401234567"
+    _chat(stack, _new(), f"minun henkilötunnus on {secret_id} ja puhelin {phone}, mulla on masennus")
+    _chat(stack, _new(), f"my id {secret_id}")
+    for log in stack.log_dir.glob("*.log"):
+        content = log.read_text(errors="replace")
+        assert secret_id not in content, log.name
+        assert phone not in content, log.name
+        assert "masennus" not in content, log.name
