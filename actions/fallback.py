@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -12,7 +12,7 @@ FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 MISSES_BEFORE_HUMAN = 2
 
 
-def consecutive_misses(events: List[Dict[Text, Any]]) -> int:
+def consecutive_misses(events: List[Dict[str, Any]]) -> int:
     """How many of the customer's latest messages in a row were not understood."""
     misses = 0
     for event in reversed(events):
@@ -27,11 +27,11 @@ def consecutive_misses(events: List[Dict[Text, Any]]) -> int:
 
 
 class ActionLuotsiFallback(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_luotsi_fallback"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         intent = (tracker.latest_message or {}).get("intent", {}).get("name")
         if consecutive_misses(tracker.events) >= MISSES_BEFORE_HUMAN:

@@ -97,7 +97,7 @@ class Stack:
             out = (self.log_dir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             argv, cwd=ROOT, env=self._env(), stdout=out, stderr=subprocess.STDOUT if out else None,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads exist yet at this point
+            preexec_fn=_die_with_parent,
         )
 
     def start(self) -> None:

@@ -269,7 +269,7 @@ def _lingua(candidates: tuple[str, ...]):  # type: ignore[no-untyped-def]
 
 
 def _lingua_code(language: object) -> str:
-    iso = getattr(language, "iso_code_639_1")
+    iso = language.iso_code_639_1
     code = str(iso.name).lower()
     return "nb" if code == "nb" else code
 
@@ -361,7 +361,7 @@ def detect(text: str, hints: Iterable[str | None] | None = None) -> Detection:
             return Detection("uk", 0.99, "script")
         if letters & _RU_ONLY and not letters & _UK_ONLY:
             return Detection("ru", 0.99, "script")
-    if main_script == "han" or main_script == "kana" and "kana" not in scripts:
+    if main_script == "han" or (main_script == "kana" and "kana" not in scripts):
         return Detection("zh", 0.95, "script")
     if main_script == "thai":
         return Detection("th", 0.95, "script")

@@ -77,10 +77,10 @@ def evaluate() -> dict[str, dict[str, float]]:
             "accuracy": float(accuracy_score(gold, pred)),
             "fallback": sum(p == FALLBACK for p in pred) / len(pred),
         }
-        for g, p in zip(gold, pred):
+        for g, p in zip(gold, pred, strict=True):
             if g != p:
                 confusions[(path.stem, g, p)] += 1
-    results["_confusions"] = {f"{l}: {g} → {p}": n for (l, g, p), n in confusions.most_common(15)}
+    results["_confusions"] = {f"{lang}: {g} → {p}": n for (lang, g, p), n in confusions.most_common(15)}
     return results
 
 

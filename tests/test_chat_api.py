@@ -82,7 +82,7 @@ def test_readyz_says_why(client: TestClient) -> None:
 
 
 class _SlowHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         time.sleep(5)
         self.send_response(200)
         self.end_headers()
