@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from bot.api import health, language, nlg
 from bot.api.errors import install_error_handlers
@@ -14,6 +15,7 @@ from bot.config import Settings, get_settings
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.services.rasa import RasaClient
 from integrations.webchat import api as webchat_api
+from nlu import langid
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(settings.database_url)
+        await run_in_threadpool(langid.warm_up)
         yield
         app.state.rasa.close()
         app.state.engine.dispose()

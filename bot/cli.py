@@ -134,6 +134,7 @@ class Stack:
                 if r.status_code == 200:
                     actions = httpx.get(f"{self.actions_url}/health", timeout=2)
                     if actions.status_code == 200:
+                        self._warm_up_rasa()
                         return
                     last = "action server not ready"
                 else:
@@ -142,6 +143,16 @@ class Stack:
                 last = type(exc).__name__
             time.sleep(1)
         raise TimeoutError(f"stack not ready after {timeout:.0f} s: {last}")
+
+    def _warm_up_rasa(self) -> None:
+        """Rasa's first message after loading a model takes ~2 s (lazy imports, first NLG
+        connection); one message from the supervisor keeps that off the first customer."""
+        for text in ("hei", "hello", "مرحبا"):
+            httpx.post(
+                f"{self.settings.rasa_url}/webhooks/rest/webhook",
+                json={"sender": "luotsi-warm-up", "message": text},
+                timeout=30,
+            )
 
     def stop(self) -> None:
         for proc in self.processes.values():

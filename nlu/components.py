@@ -39,6 +39,7 @@ class LanguageIdentifier(GraphComponent):
 
     def __init__(self, config: Dict[str, Any]) -> None:
         self._hints_key = config["hints_key"]
+        langid.warm_up()
 
     @classmethod
     def create(

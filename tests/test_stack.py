@@ -78,7 +78,7 @@ def test_fallback_offers_a_human_after_two_misses(stack) -> None:  # type: ignor
     first = _chat(stack, cid, "qwzx blorf snargle")
     second = _chat(stack, cid, "vlemp trod quiffle")
     texts = [r["text"] for r in first["replies"] + second["replies"]]
-    offer = render("utter_fallback_offer_human", first["language"])
+    offer = render("utter_fallback_offer_human", second["language"])
     assert texts[-1] == offer.text
     assert any(b["payload"] == "/request_human" for b in second["replies"][-1]["buttons"])
 

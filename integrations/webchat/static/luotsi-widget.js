@@ -33,6 +33,7 @@
   var css = [
     ".luotsi{--l-accent:#0050a0;font:16px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans Arabic',sans-serif;color:#1b1b1b}",
     ".luotsi *{box-sizing:border-box}",
+    ".luotsi [hidden]{display:none !important}",
     ".luotsi-launch{position:fixed;bottom:20px;inset-inline-end:20px;z-index:2147483000;background:var(--l-accent);color:#fff;border:0;border-radius:28px;padding:14px 20px;font:inherit;font-weight:600;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
     ".luotsi-panel{display:flex;flex-direction:column;background:#fff;border:1px solid #c8ccd2;border-radius:12px;overflow:hidden}",
     ".luotsi-floating{position:fixed;bottom:84px;inset-inline-end:20px;width:min(380px,calc(100vw - 24px));height:min(600px,calc(100vh - 110px));z-index:2147483000;box-shadow:0 8px 30px rgba(0,0,0,.25)}",
