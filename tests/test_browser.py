@@ -87,6 +87,8 @@ def test_embeddable_widget_opens_from_one_script_tag(stack, page: Page) -> None:
     page.keyboard.type("What is palkkatuki?")
     page.keyboard.press("Enter")
     expect(page.locator(".luotsi-bot").last).to_contain_text("palkkatuki", timeout=20_000)
+    link = page.locator(".luotsi-bot").last.locator("a")
+    assert link.get_attribute("href") == "https://tyomarkkinatori.fi"
     page.keyboard.press("Escape")
     expect(page.locator(".luotsi-panel")).to_be_hidden()
 

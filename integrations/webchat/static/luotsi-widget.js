@@ -54,7 +54,8 @@
     ".luotsi-form textarea{flex:1;resize:none;font:inherit;padding:8px;border:1px solid #8a9099;border-radius:8px;min-height:44px;max-height:140px}",
     ".luotsi-form button{background:var(--l-accent);color:#fff;border:0;border-radius:8px;padding:0 16px;font:inherit;font-weight:600;cursor:pointer}",
     ".luotsi-note{font-size:.8rem;color:#555;padding:6px 12px 0}",
-    ".luotsi-error{color:#a00000}"
+    ".luotsi-error{color:#a00000}",
+    ".luotsi-msg a{color:var(--l-accent);text-decoration:underline}"
   ].join("\n");
 
   var strings = {}, stringsLang = null;
@@ -103,12 +104,28 @@
     if (launchBtn) launchBtn.textContent = t("open", "Open chat");
   }
 
+  // Official pages in answers become links; built with DOM nodes, never innerHTML, so any
+  // text — the customer's included — stays text.
+  function linkify(text, links) {
+    var span = el("span");
+    var parts = links ? String(text).split(/(https:\/\/[^\s)]+)/) : [String(text)];
+    parts.forEach(function (part, i) {
+      if (i % 2 === 1) {
+        var a = el("a", null, part); a.href = part; a.target = "_blank"; a.rel = "noopener noreferrer";
+        span.appendChild(a);
+      } else if (part) {
+        span.appendChild(document.createTextNode(part));
+      }
+    });
+    return span;
+  }
+
   function addMessage(entry, announce) {
     var li = el("li", "luotsi-msg " + (entry.from === "you" ? "luotsi-you" : "luotsi-bot"));
     if (entry.error) li.className += " luotsi-error";
     var who = el("span", "luotsi-sr", (entry.from === "you" ? t("you", "You") : t("bot", "Luotsi")) + ": ");
     li.appendChild(who);
-    var body = el("span", null, entry.text);
+    var body = linkify(entry.text, entry.from !== "you");
     if (entry.lang) { body.setAttribute("lang", entry.lang); }
     body.setAttribute("dir", "auto");
     li.appendChild(body);
