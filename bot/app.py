@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.api import health, language, nlg
 from bot.api.errors import install_error_handlers
+from bot.api.limits import BodyLimit
 from bot.config import Settings, get_settings
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.services.rasa import RasaClient
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
+    app.add_middleware(BodyLimit)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(language.router)

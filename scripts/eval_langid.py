@@ -50,12 +50,14 @@ def evaluate(cases: list[tuple[str, str, list[str]]]) -> dict[str, dict[str, flo
         t1 = time.perf_counter()
         base = langid.langdetect_only(text)
         t2 = time.perf_counter()
+        bare = langid.detect(text, []).language
         ours_time += t1 - t0
         base_time += t2 - t1
         s = stats[expected]
         s["n"] += 1
         s["ours"] += got == expected
         s["langdetect"] += base == expected
+        s["no_hints"] += bare == expected
         if got != expected:
             s.setdefault("errors", 0)
             print(f"  miss [{expected}] {text!r} → {got}", file=sys.stderr)
@@ -65,15 +67,17 @@ def evaluate(cases: list[tuple[str, str, list[str]]]) -> dict[str, dict[str, flo
 
 
 def report(stats: dict[str, dict[str, float]]) -> str:
-    lines = ["| language | messages | Luotsi | langdetect alone |", "|---|---:|---:|---:|"]
-    total = ours = base = 0.0
+    lines = ["| language | messages | Luotsi | Luotsi, hints withheld | langdetect alone |", "|---|---:|---:|---:|---:|"]
+    total = ours = base = bare = 0.0
     for lang in sorted(k for k in stats if not k.startswith("_")):
         s = stats[lang]
         total += s["n"]
         ours += s["ours"]
         base += s["langdetect"]
-        lines.append(f"| {lang} | {int(s['n'])} | {s['ours'] / s['n']:.1%} | {s['langdetect'] / s['n']:.1%} |")
-    lines.append(f"| **all** | {int(total)} | **{ours / total:.1%}** | {base / total:.1%} |")
+        bare += s["no_hints"]
+        lines.append(f"| {lang} | {int(s['n'])} | {s['ours'] / s['n']:.1%} | {s['no_hints'] / s['n']:.1%} "
+                     f"| {s['langdetect'] / s['n']:.1%} |")
+    lines.append(f"| **all** | {int(total)} | **{ours / total:.1%}** | {bare / total:.1%} | {base / total:.1%} |")
     t = stats["_time"]
     lines.append("")
     lines.append(f"Time per message: Luotsi {t['ours_us']:.0f} µs, langdetect {t['langdetect_us']:.0f} µs.")

@@ -153,3 +153,29 @@ def _catalogue_text(language: str, key: str) -> str:
     from bot.locales import render
 
     return render(key, language).text
+
+
+def test_hostile_requests_get_clean_4xx(client: TestClient) -> None:
+    huge = client.post("/api/chat", content=b'{"conversation_id": "h", "text": "' + b"a" * 400_000 + b'"}',
+                       headers={"content-type": "application/json"})
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "too_large"
+    not_json = client.post("/api/chat", content=b"text=hei", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert 400 <= not_json.status_code < 500 and "error" in not_json.json()
+    array = client.post("/api/chat", json=["hei"])
+    assert array.status_code == 422 and "error" in array.json()
+    nested = client.post("/api/chat", content=b"[" * 5000 + b"]" * 5000, headers={"content-type": "application/json"})
+    assert 400 <= nested.status_code < 500
+    wrong_method = client.get("/api/chat")
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"]["code"] == "method_not_allowed"
+    missing = client.get("/api/nothing-here")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    nlg = client.post("/nlg", json={"response": "utter_no_such_thing", "tracker": {}})
+    assert nlg.status_code == 404
+    bad_hints = client.post("/api/language/detect", json={"text": "hei", "hints": [1, 2]})
+    assert bad_hints.status_code == 422
+
+
+def test_unicode_edge_cases_are_accepted(client: TestClient) -> None:
+    for text in ("👍🏽", "ﷺ", "e\u0301", "\u200f مرحبا", "Z̷̢̛a̸l̴g̵o̶"):
+        r = client.post("/api/chat", json={"conversation_id": "u", "text": text})
+        assert r.status_code == 200, (text, r.text)
