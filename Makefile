@@ -64,7 +64,7 @@ unit: model chromium services
 	@echo "==> pytest (hub, channels, language identification, Rasa stack, browser)"
 	@$(HUB)/pytest -q
 	@echo "==> pytest in .venv-rasa (nlu components, actions)"
-	@PYTHONPATH=. $(RASA)/python -m pytest -q -p no:cacheprovider --noconftest -o addopts="" tests/rasa_side
+	@PYTHONPATH=. $(RASA)/python -m pytest -q -p no:cacheprovider --noconftest -o addopts="" -W ignore::DeprecationWarning tests/rasa_side
 
 test: lint rasa-test unit
 

@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
+    app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout, settings.rasa_token)
     app.add_middleware(BodyLimit)
     install_error_handlers(app)
     app.include_router(health.router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -61,6 +62,11 @@ class Stack:
     model: Path
     log_dir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    def __post_init__(self) -> None:
+        if self.settings.rasa_token:
+            self.rasa_token = self.settings.rasa_token
 
     @property
     def hub_url(self) -> str:
@@ -82,6 +88,7 @@ class Stack:
             LUOTSI_HTTP_HOST=self.settings.http_host,
             LUOTSI_RASA_URL=self.settings.rasa_url,
             LUOTSI_RASA_TIMEOUT=str(self.settings.rasa_timeout),
+            LUOTSI_RASA_TOKEN=self.rasa_token,
             # Rasa logs message texts at debug level; customers type identity codes and health
             # details, so its level is pinned here.
             LOG_LEVEL="INFO",
@@ -113,7 +120,8 @@ class Stack:
         self._spawn(
             "rasa",
             [str(RASA_BIN), "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(rasa_port),
-             "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+             "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+             "--auth-token", self.rasa_token],
         )
         self._spawn(
             "hub",

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     # The whole Rasa call must fit in the two seconds the customer is promised an answer in.
     rasa_timeout: float = 1.5
+    # Guards Rasa's HTTP API (trackers, model); `luotsi run` makes a random one when unset.
+    rasa_token: str | None = None
     actions_port: int = 5055
     redis_url: str | None = None
     smtp_port: int = 2525

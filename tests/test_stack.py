@@ -113,3 +113,10 @@ def test_no_message_body_or_personal_data_in_any_log(stack) -> None:  # type: ig
         assert secret_id not in content, log.name
         assert phone not in content, log.name
         assert "masennus" not in content, log.name
+
+
+def test_rasa_http_api_needs_the_token(stack) -> None:  # type: ignore[no-untyped-def]
+    r = httpx.get(f"{stack.settings.rasa_url}/conversations/anyone/tracker", timeout=10)
+    assert r.status_code == 401
+    r = httpx.get(f"{stack.settings.rasa_url}/status", params={"token": stack.rasa_token}, timeout=10)
+    assert r.status_code == 200

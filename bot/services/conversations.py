@@ -98,9 +98,10 @@ def do_receive_message(
         name = langid.LANGUAGE_NAMES_EN.get(reply_language, reply_language)
         replies.append(render("sys_tier2_notice", "en", language_name=name))
     try:
-        replies += rasa.send(
-            conversation.id, message.text, {"language_hints": list(decision.hints)}
-        )
+        answers = rasa.send(conversation.id, message.text, {"language_hints": list(decision.hints)})
+        if not answers:  # an action or the NLG call failed inside Rasa: say so, keep the message
+            raise RasaUnavailable("no answer")
+        replies += answers
         inbound.status = "answered"
     except RasaUnavailable:
         inbound.status = "kept"

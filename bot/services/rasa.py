@@ -21,6 +21,7 @@ class RasaUnavailable(Exception):
 class RasaClient:
     base_url: str
     timeout: float
+    token: str | None = None
     _client: httpx.Client | None = None
 
     @property
@@ -50,7 +51,8 @@ class RasaClient:
     def status(self) -> str | None:
         """None when Rasa is up with a model loaded, else why not."""
         try:
-            response = self.client.get("/status", timeout=1.0)
+            params = {"token": self.token} if self.token else None
+            response = self.client.get("/status", params=params, timeout=1.0)
         except httpx.HTTPError as exc:
             return f"rasa unreachable ({type(exc).__name__})"
         if response.status_code != 200:
