@@ -92,8 +92,11 @@ class Stack:
             # Rasa logs message texts at debug level; customers type identity codes and health
             # details, so its level is pinned here.
             LOG_LEVEL="INFO",
+            PYTHONWARNINGS="ignore",  # Rasa's dependencies print pages of deprecation warnings
             LOG_LEVEL_LIBRARIES="ERROR",
             SANIC_REGISTER="False",
+            # rasa_sdk binds 0.0.0.0 unless told otherwise; the action server is internal.
+            SANIC_HOST="127.0.0.1",
         )
         return env
 
@@ -187,6 +190,7 @@ def cmd_run(_: argparse.Namespace) -> int:
         stopping = True
 
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     print("luotsi: starting the action server, Rasa and the hub (Rasa takes ~30 s to load)…", flush=True)
     stack.start()
     try:
@@ -204,13 +208,14 @@ def cmd_run(_: argparse.Namespace) -> int:
             flush=True,
         )
         while not stopping:
-            for name, proc in stack.processes.items():
-                if proc.poll() is not None:
-                    print(f"luotsi: {name} stopped (exit {proc.returncode}); stopping everything", flush=True)
-                    return 1
+            dead = [name for name, proc in stack.processes.items() if proc.poll() is not None]
+            if dead:
+                time.sleep(0.5)  # Ctrl-C reaches the children too; let our own handler run first
+                if stopping:
+                    break
+                print(f"luotsi: {', '.join(dead)} stopped unexpectedly; stopping everything", flush=True)
+                return 1
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
     finally:
         print("\nluotsi: stopping…", flush=True)
         stack.stop()
