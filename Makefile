@@ -37,7 +37,7 @@ model: .venv/.stamp .venv-rasa/.stamp
 	@$(HUB)/python scripts/model.py ensure >/dev/null
 
 run: model
-	@$(HUB)/luotsi run
+	@$(HUB)/luotsi run --demo
 
 chromium:
 	@command -v chromium >/dev/null || { echo "==> installing Debian's chromium for the browser tests"; \

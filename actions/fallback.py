@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
-MISSES_BEFORE_HUMAN = 2
+MISSES_BEFORE_HUMAN = 2  # offer a human
+MISSES_BEFORE_HANDOFF = 3  # hand off without asking again
 
 
 def consecutive_misses(events: List[Dict[str, Any]]) -> int:
@@ -34,7 +35,10 @@ class ActionLuotsiFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         intent = (tracker.latest_message or {}).get("intent", {}).get("name")
-        if consecutive_misses(tracker.events) >= MISSES_BEFORE_HUMAN:
+        misses = consecutive_misses(tracker.events)
+        if misses >= MISSES_BEFORE_HANDOFF:
+            return [FollowupAction("action_handoff")]
+        if misses >= MISSES_BEFORE_HUMAN:
             dispatcher.utter_message(response="utter_fallback_offer_human")
         elif intent == "out_of_scope":
             dispatcher.utter_message(response="utter_out_of_scope")

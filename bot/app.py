@@ -9,13 +9,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import health, language, nlg
+from bot.api import auth, health, internal, language, nlg, tickets
 from bot.api.errors import install_error_handlers
 from bot.api.limits import BodyLimit
 from bot.config import Settings, get_settings
 from bot.db import make_engine, make_sessionmaker, migrate
+from bot.services.auth import LoginThrottle
 from bot.services.rasa import RasaClient
 from integrations.webchat import api as webchat_api
+from integrations.webchat import live as webchat_live
 from nlu import langid
 
 
@@ -40,12 +42,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.login_throttle = LoginThrottle()
     app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout, settings.rasa_token)
     app.add_middleware(BodyLimit)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(language.router)
     app.include_router(nlg.router)
+    app.include_router(internal.router)
+    app.include_router(auth.router)
+    app.include_router(tickets.router)
     app.include_router(webchat_api.router)
+    app.include_router(webchat_live.router)
     logging.getLogger("bot").setLevel(logging.INFO)
     return app

@@ -62,11 +62,14 @@ class Stack:
     model: Path
     log_dir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    rasa_token: str = field(default_factory=lambda: secrets.token_hex(24))
+    internal_token: str = field(default_factory=lambda: secrets.token_hex(24))
 
     def __post_init__(self) -> None:
         if self.settings.rasa_token:
             self.rasa_token = self.settings.rasa_token
+        if self.settings.internal_token:
+            self.internal_token = self.settings.internal_token
 
     @property
     def hub_url(self) -> str:
@@ -89,6 +92,9 @@ class Stack:
             LUOTSI_RASA_URL=self.settings.rasa_url,
             LUOTSI_RASA_TIMEOUT=str(self.settings.rasa_timeout),
             LUOTSI_RASA_TOKEN=self.rasa_token,
+            LUOTSI_INTERNAL_TOKEN=self.internal_token,
+            LUOTSI_OPENING_HOURS=self.settings.opening_hours,
+            LUOTSI_HOME_AREA=self.settings.home_area,
             # Rasa logs message texts at debug level; customers type identity codes and health
             # details, so its level is pinned here.
             LOG_LEVEL="INFO",
@@ -178,8 +184,53 @@ class Stack:
                 proc.wait()
 
 
-def cmd_run(_: argparse.Namespace) -> int:
+DEMO_ACCOUNTS = [
+    # (username, role, city, languages)
+    ("helsinki.adviser", "adviser", "helsinki", "fi,sv,en"),
+    ("helsinki.adviser2", "adviser", "helsinki", "fi,en,ru"),
+    ("helsinki.supervisor", "supervisor", "helsinki", "fi,sv,en"),
+    ("espoo.adviser", "adviser", "espoo", "fi,sv,en"),
+    ("espoo.adviser2", "adviser", "espoo", "fi,en,ar,so"),
+    ("espoo.supervisor", "supervisor", "espoo", "fi,sv,en"),
+    ("vantaa.adviser", "adviser", "vantaa", "fi,sv,en"),
+    ("vantaa.adviser2", "adviser", "vantaa", "fi,en,et,uk"),
+    ("vantaa.supervisor", "supervisor", "vantaa", "fi,sv,en"),
+    ("admin", "admin", "espoo", "fi,sv,en"),
+]
+
+
+def demo_password(username: str) -> str:
+    return f"luotsi-demo-{username.split('.')[0]}"
+
+
+def seed_demo(settings: Settings) -> list[str]:
+    """The demo roster and accounts `make run` shows (never for production)."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from bot.db import make_engine, make_sessionmaker
+    from bot.models import Adviser
+    from bot.services.auth import do_create_adviser
+    from bot.services.shifts import OpeningHours, do_seed_demo_week
+
+    engine = make_engine(settings.database_url)
+    now = datetime.now(timezone.utc)
+    lines = []
+    with make_sessionmaker(engine)() as session:
+        do_seed_demo_week(session, now, OpeningHours.parse(settings.opening_hours))
+        for username, role, city, languages in DEMO_ACCOUNTS:
+            if session.scalars(select(Adviser).where(Adviser.username == username)).first() is None:
+                do_create_adviser(session, username=username, role=role, city=city, languages=languages,
+                                  password=demo_password(username), now=now)
+            lines.append(f"  {username:<22} {demo_password(username):<24} {role:<11} {city:<9} {languages}")
+    engine.dispose()
+    return lines
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     settings = get_settings()
+    demo_lines = seed_demo(settings) if args.demo or settings.demo else []
     print("luotsi: checking the Rasa model…", flush=True)
     model = ensure_model()
     stack = Stack(settings=settings, model=model)
@@ -207,6 +258,11 @@ def cmd_run(_: argparse.Namespace) -> int:
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
+        if demo_lines:
+            print("Demo adviser accounts (username, password, role, city, languages) — demo roster: the\n"
+                  "employer advisory rotates between Helsinki, Espoo and Vantaa, Mon–Fri "
+                  f"{settings.opening_hours.split()[-1]} Finnish time:")
+            print("\n".join(demo_lines), flush=True)
         while not stopping:
             dead = [name for name, proc in stack.processes.items() if proc.poll() is not None]
             if dead:
@@ -223,11 +279,71 @@ def cmd_run(_: argparse.Namespace) -> int:
     return 0
 
 
+def _db_session(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.db import make_engine, make_sessionmaker
+
+    migrate(settings.database_url)
+    return make_sessionmaker(make_engine(settings.database_url))()
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from bot.services.auth import AccountError, do_create_adviser
+
+    password = sys.stdin.readline().rstrip("\n")
+    with _db_session(get_settings()) as session:
+        try:
+            adviser = do_create_adviser(session, username=args.username, role=args.role, city=args.city,
+                                        languages=args.languages, password=password,
+                                        now=datetime.now(timezone.utc), max_open_tickets=args.max_open_tickets)
+        except AccountError as exc:
+            print(f"luotsi: {exc}", file=sys.stderr)
+            return 2
+        print(f"luotsi: created {adviser.role} {adviser.username} ({adviser.city}, {adviser.languages})")
+    return 0
+
+
+def cmd_shifts_import(args: argparse.Namespace) -> int:
+    from bot.services.shifts import ShiftError, do_import_shifts
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"luotsi: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    with _db_session(get_settings()) as session:
+        try:
+            count = do_import_shifts(session, text)
+        except ShiftError as exc:
+            print(f"luotsi: nothing imported — {exc}", file=sys.stderr)
+            return 2
+    print(f"luotsi: imported {count} shifts")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="luotsi", description="Luotsi assistant and triage hub")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start Rasa, the action server and the hub")
+    run.add_argument("--demo", action="store_true", help="seed a demo roster and demo adviser accounts")
     run.set_defaults(func=cmd_run)
+
+    user = sub.add_parser("user", help="manage adviser accounts").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="create an adviser account")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=["adviser", "supervisor", "admin"])
+    add.add_argument("--city", required=True, choices=["helsinki", "espoo", "vantaa"])
+    add.add_argument("--languages", required=True, help="comma-separated language codes, e.g. fi,sv,en")
+    add.add_argument("--password-stdin", action="store_true", required=True,
+                     help="read the password from standard input (never from the command line)")
+    add.add_argument("--max-open-tickets", type=int, default=5)
+    add.set_defaults(func=cmd_user_add)
+
+    shifts_cmd = sub.add_parser("shifts", help="manage the shift roster").add_subparsers(dest="shifts_command", required=True)
+    imp = shifts_cmd.add_parser("import", help="import shifts from CSV: city,queue,channel,starts_at,ends_at")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_shifts_import)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

@@ -35,6 +35,17 @@ class Settings(BaseSettings):
     phone_auth_token: str | None = None
     translator: str = "none"
     max_text_chars: int = 5000
+    # The advisory's opening hours (Europe/Helsinki); shifts in the roster decide who answers.
+    opening_hours: str = "mon-fri 08:00-16:00"
+    # The employment area whose jobseeker-advice queue Luotsi's own channels feed.
+    home_area: str = "espoo"
+    # Shared secret between the action server and the hub's internal API; `luotsi run` makes one.
+    internal_token: str | None = None
+    token_hours: int = 8
+    session_minutes: int = 60
+    reopen_days: int = 7
+    # `make run` seeds a demo roster and demo accounts (never in production).
+    demo: bool = False
     # The public address of the hub, used in the widget snippet and printed URLs.
     public_url: str | None = None
 

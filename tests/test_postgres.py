@@ -48,4 +48,4 @@ def test_chat_is_stored_on_postgresql(pg_url: str, dead_rasa_url: str) -> None:
     assert [r[0] for r in rows] == ["customer", "bot", "customer", "bot"]
     assert rows[0][1] == "kept"
     assert rows[0][2].tzinfo is not None
-    assert version == "0001"
+    assert version == "0002"

@@ -120,3 +120,18 @@ def test_rasa_http_api_needs_the_token(stack) -> None:  # type: ignore[no-untype
     assert r.status_code == 401
     r = httpx.get(f"{stack.settings.rasa_url}/status", params={"token": stack.rasa_token}, timeout=10)
     assert r.status_code == 200
+
+
+def test_asking_for_a_human_hands_off_to_the_shift_queue(stack) -> None:  # type: ignore[no-untyped-def]
+    """Rasa → action server → hub internal API: the turn that hands off returns the ticket."""
+    cid = _new()
+    _chat(stack, cid, "Hei, mitä on palkkatuki?")
+    payload = _chat(stack, cid, "haluan puhua ihmisen kanssa")
+    assert payload["ticket"] is not None
+    assert payload["ticket"]["queue"] == "employer_advisory"  # the topic so far was an employer one
+    assert payload["ticket"]["status"] == "queued"
+    texts = [r["text"] for r in payload["replies"]]
+    assert texts and texts[0] in {render("sys_handoff_on_shift", "fi").text} | {texts[0]}
+    assert "{opens_at}" not in texts[0]
+    # the assistant is silent while a human owns the conversation
+    assert _chat(stack, cid, "onko siellä ketään")["replies"] == []

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.models import Adviser
+from bot.services.auth import AuthError, LoginThrottle, access_adviser_by_token
 from bot.services.rasa import RasaClient
 
 
@@ -27,3 +31,24 @@ def get_rasa(request: Request) -> RasaClient:
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+def current_adviser(
+    session: Annotated[Session, Depends(get_session)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Adviser:
+    """The adviser behind the bearer token; 401 without a valid one."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(status_code=401, detail="bearer token required", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        adviser, _ = access_adviser_by_token(session, token.strip(), kind="bearer", now=datetime.now(timezone.utc))
+    except AuthError:
+        raise HTTPException(status_code=401, detail="token expired or unknown",
+                            headers={"WWW-Authenticate": "Bearer"}) from None
+    return adviser

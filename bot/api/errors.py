@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.errors import BadInput
 from bot.locales import render
+from bot.services.tickets import TicketError
 from nlu import langid
 
 log = logging.getLogger(__name__)
@@ -23,9 +24,11 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 
 async def _locale_of(request: Request) -> str | None:
     """The locale a bad request asked for, if its body can tell (for a localised message)."""
+    if "json" not in request.headers.get("content-type", ""):
+        return None
     try:
         body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RuntimeError):  # RuntimeError: stream already consumed
         return None
     if isinstance(body, dict) and isinstance(body.get("locale"), str):
         return langid.normalise_hint(body["locale"])
@@ -36,6 +39,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BadInput)
     async def _bad_input(request: Request, exc: BadInput) -> JSONResponse:
         return error_response(exc.status, exc.code, render(exc.key, exc.language).text)
+
+    @app.exception_handler(TicketError)
+    async def _ticket(request: Request, exc: TicketError) -> JSONResponse:
+        return error_response(exc.status, exc.code, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -54,8 +61,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                 413: "too_large", 415: "unsupported_media_type"}
-        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+                 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
+        response = error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

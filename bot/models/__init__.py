@@ -2,5 +2,6 @@
 
 from bot.models.base import Base
 from bot.models.conversation import Conversation, Message
+from bot.models.desk import AuthToken, Adviser, Queue, Shift, Ticket, TicketEvent
 
-__all__ = ["Base", "Conversation", "Message"]
+__all__ = ["Adviser", "AuthToken", "Base", "Conversation", "Message", "Queue", "Shift", "Ticket", "TicketEvent"]

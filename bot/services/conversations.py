@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.locales import render
-from bot.messages import InboundMessage, OutboundMessage, Turn
-from bot.models import Conversation, Message
+from bot.messages import InboundMessage, OutboundMessage, TicketRef, Turn
+from bot.models import Conversation, Message, Ticket
 from bot.services.language import decide_language
 from bot.services.rasa import RasaClient, RasaUnavailable
 from nlu import langid
@@ -93,6 +93,11 @@ def do_receive_message(
     )
 
     reply_language = conversation.language or "en"
+    if conversation.handler == "human":
+        # An adviser owns the conversation: the assistant stays silent; the message is theirs.
+        inbound.status = "for_adviser"
+        session.commit()
+        return Turn(conversation_id=conversation.id, language=reply_language, replies=())
     replies: list[OutboundMessage] = []
     if reply_language not in langid.TIER1 and reply_language != previous:
         name = langid.LANGUAGE_NAMES_EN.get(reply_language, reply_language)
@@ -108,5 +113,35 @@ def do_receive_message(
         replies = [render("sys_unavailable", reply_language)]
     _store_replies(session, conversation, replies, reply_language, now)
     session.commit()
-    log.info("chat.answered conversation=%s replies=%d status=%s", conversation.id, len(replies), inbound.status)
-    return Turn(conversation_id=conversation.id, language=reply_language, replies=tuple(replies))
+    ticket = _handed_off_now(session, conversation)
+    log.info("chat.answered conversation=%s replies=%d status=%s handoff=%s",
+             conversation.id, len(replies), inbound.status, ticket.id if ticket else None)
+    return Turn(conversation_id=conversation.id, language=reply_language, replies=tuple(replies), ticket=ticket)
+
+
+def _handed_off_now(session: Session, conversation: Conversation) -> TicketRef | None:
+    """The ticket, when the assistant handed the conversation to a human during this turn."""
+    session.refresh(conversation)
+    if conversation.handler != "human":
+        return None
+    ticket = session.scalars(
+        select(Ticket).where(Ticket.conversation_id == conversation.id, Ticket.status.in_(("queued", "claimed")))
+        .order_by(Ticket.created_at.desc()).limit(1)
+    ).first()
+    return TicketRef(id=ticket.id, queue=ticket.queue, status=ticket.status) if ticket else None
+
+
+def read_messages_after(session: Session, *, channel: str, external_id: str, after: int,
+                        senders: tuple[str, ...] = ("adviser", "system")) -> tuple[str | None, list[Message]]:
+    """Messages for the customer that arrived after `after` (adviser replies, notices), and
+    who handles the conversation now. Used by the web chat's live stream."""
+    conversation = session.scalars(
+        select(Conversation).where(Conversation.channel == channel, Conversation.external_id == external_id)
+    ).first()
+    if conversation is None:
+        return None, []
+    messages = list(session.scalars(
+        select(Message).where(Message.conversation_id == conversation.id, Message.id > after,
+                              Message.sender.in_(senders)).order_by(Message.id)
+    ))
+    return conversation.handler, messages

@@ -16,6 +16,10 @@ _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _ALLOWED_CONTROLS = {"\n", "\r", "\t"}
 
 
+def check_conversation_id(value: str) -> bool:
+    return bool(_ID_RE.match(value))
+
+
 def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text)
 

@@ -23,7 +23,7 @@
   }
   function load() {
     try { var s = JSON.parse(localStorage.getItem(KEY)); if (s && s.id) return s; } catch (e) { /* fresh */ }
-    return { id: newId(), language: null, log: [], open: false };
+    return { id: newId(), language: null, log: [], open: false, handoff: false, lastId: 0 };
   }
   var state = load();
   function save() {
@@ -55,7 +55,9 @@
     ".luotsi-form button{background:var(--l-accent);color:#fff;border:0;border-radius:8px;padding:0 16px;font:inherit;font-weight:600;cursor:pointer}",
     ".luotsi-note{font-size:.8rem;color:#555;padding:6px 12px 0}",
     ".luotsi-error{color:#a00000}",
-    ".luotsi-msg a{color:var(--l-accent);text-decoration:underline}"
+    ".luotsi-msg a{color:var(--l-accent);text-decoration:underline}",
+    ".luotsi-adviser{border-color:#0050a0;border-width:2px}",
+    ".luotsi-who{display:block;font-size:.8rem;font-weight:700;color:var(--l-accent);margin-bottom:2px}"
   ].join("\n");
 
   var strings = {}, stringsLang = null;
@@ -121,10 +123,14 @@
   }
 
   function addMessage(entry, announce) {
-    var li = el("li", "luotsi-msg " + (entry.from === "you" ? "luotsi-you" : "luotsi-bot"));
+    var li = el("li", "luotsi-msg " + (entry.from === "you" ? "luotsi-you" : entry.from === "adviser" ? "luotsi-bot luotsi-adviser" : "luotsi-bot"));
     if (entry.error) li.className += " luotsi-error";
-    var who = el("span", "luotsi-sr", (entry.from === "you" ? t("you", "You") : t("bot", "Luotsi")) + ": ");
-    li.appendChild(who);
+    var name = entry.from === "you" ? t("you", "You") : entry.from === "adviser" ? t("adviser", "Adviser") : t("bot", "Luotsi");
+    if (entry.from === "adviser") {
+      li.appendChild(el("span", "luotsi-who", name));  // a person answers now: say so visibly
+    } else {
+      li.appendChild(el("span", "luotsi-sr", name + ": "));
+    }
     var body = linkify(entry.text, entry.from !== "you");
     if (entry.lang) { body.setAttribute("lang", entry.lang); }
     body.setAttribute("dir", "auto");
@@ -176,6 +182,7 @@
       var lang = res.data.language;
       var ready = lang && lang !== "und" && lang !== state.language ? loadStrings(lang) : Promise.resolve();
       if (lang && lang !== "und") state.language = lang;
+      if (res.data.ticket) { state.handoff = true; save(); listen(); }
       ready.then(function () {
         (res.data.replies || []).forEach(function (r) {
           var entry = { from: "bot", text: r.text, buttons: r.buttons || [], lang: lang };
@@ -199,7 +206,8 @@
     titleEl = el("h2", null, "Luotsi"); titleEl.id = "luotsi-title";
     restartBtn = el("button", "luotsi-restart"); restartBtn.type = "button";
     restartBtn.addEventListener("click", function () {
-      state = { id: newId(), language: state.language, log: [], open: true }; save();
+      if (source) { source.close(); source = null; }
+      state = { id: newId(), language: state.language, log: [], open: true, handoff: false, lastId: 0 }; save();
       logEl.innerHTML = ""; input.focus();
     });
     head.appendChild(titleEl); head.appendChild(restartBtn);
@@ -239,6 +247,23 @@
     paintChrome();
     state.log.forEach(function (m) { addMessage(m, false); });
     loadStrings(state.language || lang2(knownLocale(pageLocale)) || "en");
+    if (state.handoff) listen();
+  }
+
+  // While an adviser owns the conversation, their replies arrive as server-sent events.
+  var source = null;
+  function listen() {
+    if (source || !window.EventSource) return;
+    source = new EventSource(base + "/api/chat/" + encodeURIComponent(state.id) + "/events?after=" + (state.lastId || 0));
+    source.addEventListener("message", function (e) {
+      var data; try { data = JSON.parse(e.data); } catch (err) { return; }
+      if (data.id <= (state.lastId || 0)) return;
+      state.lastId = data.id;
+      var entry = { from: data.sender === "adviser" ? "adviser" : "bot", text: data.text, buttons: data.buttons || [], lang: state.language };
+      state.log.push(entry); addMessage(entry, true);
+      if (data.handler === "bot") { state.handoff = false; source.close(); source = null; }
+      save();
+    });
   }
 
   function toggle(open) {

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from bot.api.deps import get_session, get_settings, get_throttle
+from bot.config import Settings
+from bot.schemas.tickets import TokenPublic
+from bot.services.auth import AuthError, LoginThrottle, Throttled, check_credentials, do_issue_token
+
+router = APIRouter(prefix="/api/auth", tags=["advisers"])
+
+
+@router.post("/token", response_model=TokenPublic, responses={401: {}, 429: {}})
+def create_token(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    session: Annotated[Session, Depends(get_session)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    throttle: Annotated[LoginThrottle, Depends(get_throttle)],
+) -> TokenPublic:
+    """Exchange an adviser's username and password for a bearer token (OAuth2 password form)."""
+    client = f"ip:{request.client.host if request.client else '?'}"
+    try:
+        throttle.check(f"user:{username}", client)
+    except Throttled as exc:
+        raise HTTPException(status_code=429, detail="too many failed sign-ins; try again later",
+                            headers={"Retry-After": str(exc.retry_after)}) from None
+    try:
+        adviser = check_credentials(session, username, password)
+    except AuthError:
+        throttle.failed(f"user:{username}", client)
+        raise HTTPException(status_code=401, detail="wrong username or password") from None
+    throttle.succeeded(f"user:{username}")
+    lifetime = timedelta(hours=settings.token_hours)
+    token, _ = do_issue_token(session, adviser, kind="bearer", now=datetime.now(timezone.utc), lifetime=lifetime)
+    return TokenPublic(access_token=token, expires_in=int(lifetime.total_seconds()))

@@ -1,0 +1,117 @@
+"""The adviser API: queues and tickets. Routes stay thin; bot.services.tickets does the work."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.api.deps import current_adviser, get_session
+from bot.models import Adviser, Message, Ticket
+from bot.schemas.tickets import (
+    CloseRequest,
+    QueueList,
+    QueuePublic,
+    ReplyRequest,
+    TicketList,
+    TicketPublic,
+    TranscriptEntry,
+    TransferRequest,
+)
+from bot.services import tickets as svc
+
+router = APIRouter(prefix="/api", tags=["advisers"])
+Me = Annotated[Adviser, Depends(current_adviser)]
+Db = Annotated[Session, Depends(get_session)]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_public(session: Session, ticket: Ticket, *, transcript: bool) -> TicketPublic:
+    entries: list[TranscriptEntry] = []
+    if transcript:
+        messages = session.scalars(
+            select(Message).where(Message.conversation_id == ticket.conversation_id).order_by(Message.id)
+        )
+        entries = [TranscriptEntry(id=m.id, sender=m.sender, text=m.text, language=m.language,
+                                   translation=m.translation, translation_language=m.translation_language,
+                                   created_at=m.created_at) for m in messages]
+    assigned = session.get(Adviser, ticket.assigned_to).username if ticket.assigned_to else None  # type: ignore[union-attr]
+    return TicketPublic(
+        id=ticket.id, channel=ticket.channel, queue=ticket.queue, status=ticket.status, priority=ticket.priority,
+        language=ticket.language, city_on_shift=ticket.city_on_shift, needs_interpreter=ticket.needs_interpreter,
+        reason=ticket.reason, topic=ticket.topic, summary=ticket.summary, contact=ticket.contact,
+        consent=ticket.consent, assessment=ticket.assessment, assigned_to=assigned, outcome=ticket.outcome,
+        created_at=ticket.created_at, claimed_at=ticket.claimed_at, closed_at=ticket.closed_at, transcript=entries,
+    )
+
+
+@router.get("/tickets", response_model=TicketList)
+def read_tickets(
+    me: Me, session: Db,
+    status: Annotated[str | None, Query(pattern="^(queued|claimed|closed)$")] = None,
+    queue: Annotated[str | None, Query(max_length=40)] = None,
+    channel: Annotated[str | None, Query(pattern="^(web|telegram|email|phone)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> TicketList:
+    """Tickets in the queues of the adviser's current shift (and their own); all for supervisors."""
+    query = select(Ticket)
+    queues = svc.visible_queues(session, me, _now())
+    if queues is not None:
+        query = query.where(Ticket.queue.in_(queues) | (Ticket.assigned_to == me.id))
+    if status:
+        query = query.where(Ticket.status == status)
+    if queue:
+        query = query.where(Ticket.queue == queue)
+    if channel:
+        query = query.where(Ticket.channel == channel)
+    rows = session.scalars(query.order_by(Ticket.priority.desc(), Ticket.created_at).limit(limit))
+    return TicketList(tickets=[to_public(session, t, transcript=False) for t in rows])
+
+
+@router.post("/tickets/claim", response_model=TicketPublic | None)
+def create_claim(me: Me, session: Db, queue: Annotated[str | None, Query(max_length=40)] = None) -> TicketPublic | None:
+    """Claim the next ticket (oldest first within priority); `null` when the queues are empty."""
+    ticket = svc.do_claim_next(session, me, _now(), queue=queue)
+    return to_public(session, ticket, transcript=True) if ticket else None
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketPublic)
+def read_ticket(ticket_id: str, me: Me, session: Db) -> TicketPublic:
+    now = _now()
+    ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now)
+    svc.do_record_view(session, ticket, me, now)
+    return to_public(session, ticket, transcript=True)
+
+
+@router.post("/tickets/{ticket_id}/reply", response_model=TicketPublic)
+def create_reply(ticket_id: str, body: ReplyRequest, me: Me, session: Db) -> TicketPublic:
+    now = _now()
+    ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
+    svc.do_reply(session, ticket, me, body.text.strip(), now)
+    return to_public(session, ticket, transcript=True)
+
+
+@router.post("/tickets/{ticket_id}/transfer", response_model=TicketPublic)
+def create_transfer(ticket_id: str, body: TransferRequest, me: Me, session: Db) -> TicketPublic:
+    now = _now()
+    ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
+    return to_public(session, svc.do_transfer(session, ticket, me, body.queue, now), transcript=False)
+
+
+@router.post("/tickets/{ticket_id}/close", response_model=TicketPublic)
+def create_close(ticket_id: str, body: CloseRequest, me: Me, session: Db) -> TicketPublic:
+    now = _now()
+    ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
+    return to_public(session, svc.do_close(session, ticket, me, body.outcome, now), transcript=False)
+
+
+@router.get("/queues", response_model=QueueList)
+def read_queues(me: Me, session: Db) -> QueueList:
+    """Depth and oldest wait per queue."""
+    return QueueList(queues=[QueuePublic(**q) for q in svc.queue_depths(session, _now())])

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from bot.schemas.common import ReplyPublic
+
+
+class HandoffRequest(BaseModel):
+    conversation_id: str = Field(max_length=64)
+    reason: str = Field(max_length=32)
+    topic: str | None = Field(default=None, max_length=64)
+
+
+class TicketRefPublic(BaseModel):
+    id: str
+    queue: str
+    status: str
+
+
+class HandoffPublic(BaseModel):
+    ticket: TicketRefPublic
+    notice: ReplyPublic
+
+
+class TranscriptEntry(BaseModel):
+    id: int
+    sender: str
+    text: str
+    language: str | None
+    translation: str | None
+    translation_language: str | None
+    created_at: datetime
+
+
+class TicketPublic(BaseModel):
+    id: str
+    channel: str
+    queue: str
+    status: str
+    priority: int
+    language: str | None
+    city_on_shift: str | None
+    needs_interpreter: bool
+    reason: str
+    topic: str | None
+    summary: str | None
+    contact: dict[str, Any] | None
+    consent: bool
+    assessment: dict[str, Any] | None
+    assigned_to: str | None
+    outcome: str | None
+    created_at: datetime
+    claimed_at: datetime | None
+    closed_at: datetime | None
+    transcript: list[TranscriptEntry] = []
+
+
+class TicketList(BaseModel):
+    tickets: list[TicketPublic]
+
+
+class ReplyRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class TransferRequest(BaseModel):
+    queue: str = Field(min_length=1, max_length=40)
+
+
+class CloseRequest(BaseModel):
+    outcome: str = Field(min_length=1, max_length=32)
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int
+
+
+class QueuePublic(BaseModel):
+    queue: str
+    name: str
+    depth: int
+    oldest_wait_seconds: int
+    response_target_minutes: int
+    city_on_shift: str | None
+
+
+class QueueList(BaseModel):
+    queues: list[QueuePublic]

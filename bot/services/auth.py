@@ -1,0 +1,136 @@
+"""Adviser accounts, passwords (argon2), bearer tokens and console sessions, login throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.models import Adviser, AuthToken
+from bot.models.desk import CITIES, ROLES
+from nlu import langid
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the timing of "no such user" equal to "wrong password".
+_DUMMY_HASH = _hasher.hash("luotsi-no-such-user")
+
+
+class AuthError(Exception):
+    """Credentials or token not accepted."""
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+class AccountError(ValueError):
+    pass
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_new_account(username: str, role: str, city: str, languages: str, password: str) -> list[str]:
+    if not username or len(username) > 64 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise AccountError("username: 1–64 letters, digits, '.', '-' or '_'")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if city not in CITIES:
+        raise AccountError(f"city must be one of {', '.join(CITIES)}")
+    codes = [c.strip().lower() for c in languages.split(",") if c.strip()]
+    if not codes or any(langid.normalise_hint(c) != c for c in codes):
+        raise AccountError("languages: comma-separated codes such as fi,sv,en")
+    if len(password) < 10:
+        raise AccountError("password: at least 10 characters")
+    return codes
+
+
+def do_create_adviser(session: Session, *, username: str, role: str, city: str, languages: str,
+                      password: str, now: datetime, max_open_tickets: int = 5) -> Adviser:
+    codes = check_new_account(username, role, city, languages, password)
+    adviser = Adviser(username=username, password_hash=_hasher.hash(password), role=role, city=city,
+                      languages=",".join(codes), max_open_tickets=max_open_tickets, created_at=now)
+    session.add(adviser)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise AccountError(f"username {username!r} is taken") from exc
+    return adviser
+
+
+class LoginThrottle:
+    """At most `limit` failed logins per username and per client address in `window` seconds."""
+
+    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                recent = [t for t in self._failures.get(key, []) if now - t < self.window]
+                self._failures[key] = recent
+                if len(recent) >= self.limit:
+                    raise Throttled(int(self.window - (now - recent[0])) + 1)
+
+    def failed(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.setdefault(key, []).append(time.monotonic())
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(username, None)
+
+
+def check_credentials(session: Session, username: str, password: str) -> Adviser:
+    adviser = session.scalars(select(Adviser).where(Adviser.username == username)).first()
+    try:
+        _hasher.verify(adviser.password_hash if adviser else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise AuthError("wrong username or password") from None
+    if adviser is None or not adviser.active:
+        raise AuthError("wrong username or password")
+    return adviser
+
+
+def do_issue_token(session: Session, adviser: Adviser, *, kind: str, now: datetime,
+                   lifetime: timedelta) -> tuple[str, str | None]:
+    """A new random token (returned once, stored hashed) and, for sessions, a CSRF token."""
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24) if kind == "session" else None
+    session.execute(delete(AuthToken).where(AuthToken.expires_at < now))
+    session.add(AuthToken(token_hash=_digest(token), adviser_id=adviser.id, kind=kind, csrf=csrf,
+                          expires_at=now + lifetime))
+    session.commit()
+    return token, csrf
+
+
+def access_adviser_by_token(session: Session, token: str, *, kind: str, now: datetime) -> tuple[Adviser, AuthToken]:
+    row = session.get(AuthToken, _digest(token))
+    if row is None or row.kind != kind or row.expires_at <= now:
+        raise AuthError("token expired or unknown")
+    adviser = session.get(Adviser, row.adviser_id)
+    if adviser is None or not adviser.active:
+        raise AuthError("account disabled")
+    return adviser, row
+
+
+def do_revoke_token(session: Session, token: str) -> None:
+    session.execute(delete(AuthToken).where(AuthToken.token_hash == _digest(token)))
+    session.commit()

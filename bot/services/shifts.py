@@ -1,0 +1,172 @@
+"""Who is on shift: the PKS cities take turns staffing the shared queues.
+
+Shifts are stored in UTC and shown in Europe/Helsinki. Finnish public holidays close the advisory
+unless a shift explicitly covers them; opening hours (configuration) only shape the demo roster
+and the "opens again at" answer when no future shift is known.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import Adviser, Queue, Shift
+
+__all__ = ["Shift"]
+from bot.models.desk import CHANNELS, CITIES
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ShiftError(ValueError):
+    """A roster line that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    days: frozenset[int]  # 0 = Monday
+    opens: time
+    closes: time
+
+    @classmethod
+    def parse(cls, spec: str) -> OpeningHours:
+        """'mon-fri 08:00-16:00' → weekdays 0..4 from 08:00 to 16:00 Helsinki time."""
+        try:
+            day_part, hour_part = spec.strip().split()
+            first, _, last = day_part.lower().partition("-")
+            start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+            opens_s, closes_s = hour_part.split("-")
+            return cls(frozenset(range(start, end + 1)), time.fromisoformat(opens_s), time.fromisoformat(closes_s))
+        except ValueError as exc:
+            raise ShiftError(f"opening hours {spec!r}: expected e.g. 'mon-fri 08:00-16:00'") from exc
+
+
+@lru_cache(maxsize=8)
+def _finnish_holidays(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("FI", years=year)
+
+
+def is_holiday(day: date) -> bool:
+    return day in _finnish_holidays(day.year)
+
+
+def active_shifts(session: Session, now: datetime, *, queue: str | None = None, city: str | None = None,
+                  channel: str | None = None) -> list[Shift]:
+    query = select(Shift).where(Shift.starts_at <= now, Shift.ends_at > now)
+    if queue:
+        query = query.where(Shift.queue == queue)
+    if city:
+        query = query.where(Shift.city == city)
+    if channel:
+        query = query.where((Shift.channel.is_(None)) | (Shift.channel == channel))
+    return list(session.scalars(query.order_by(Shift.starts_at)))
+
+
+def city_on_shift(session: Session, queue: str, channel: str, now: datetime) -> str | None:
+    shifts = active_shifts(session, now, queue=queue, channel=channel)
+    return shifts[0].city if shifts else None
+
+
+def next_opening(session: Session, queue: str, channel: str, now: datetime, hours: OpeningHours) -> datetime:
+    """When the queue is next staffed: the next shift, else the next opening hour on a working day."""
+    upcoming = session.scalars(
+        select(Shift.starts_at)
+        .where(Shift.queue == queue, Shift.starts_at > now,
+               (Shift.channel.is_(None)) | (Shift.channel == channel))
+        .order_by(Shift.starts_at)
+        .limit(1)
+    ).first()
+    if upcoming is not None:
+        return upcoming
+    local = now.astimezone(HELSINKI)
+    for offset in range(0, 15):
+        day = local.date() + timedelta(days=offset)
+        if day.weekday() not in hours.days or is_holiday(day):
+            continue
+        opening = datetime.combine(day, hours.opens, HELSINKI)
+        if opening > now:
+            return opening.astimezone(timezone.utc)
+    return (local + timedelta(days=1)).astimezone(timezone.utc)
+
+
+def queues_of_adviser(session: Session, adviser: Adviser, now: datetime) -> list[str]:
+    """The queues the adviser's city staffs right now."""
+    return sorted({s.queue for s in active_shifts(session, now, city=adviser.city)})
+
+
+def on_shift_languages(session: Session, queue: str, city: str | None) -> set[str]:
+    if city is None:
+        return set()
+    advisers = session.scalars(select(Adviser).where(Adviser.city == city, Adviser.active.is_(True)))
+    return {lang for a in advisers for lang in a.language_list}
+
+
+def check_shift_row(row: dict[str, str], known_queues: set[str], line: int) -> Shift:
+    """One CSV roster line: city,queue,channel,starts_at,ends_at (local Helsinki time or ISO with offset)."""
+    city = (row.get("city") or "").strip().lower()
+    queue = (row.get("queue") or "").strip()
+    channel = (row.get("channel") or "").strip().lower() or None
+    if city not in CITIES:
+        raise ShiftError(f"line {line}: unknown city {city!r} (helsinki, espoo, vantaa)")
+    if queue not in known_queues:
+        raise ShiftError(f"line {line}: unknown queue {queue!r}")
+    if channel is not None and channel not in CHANNELS:
+        raise ShiftError(f"line {line}: unknown channel {channel!r}")
+    try:
+        starts, ends = (_parse_time(row.get(k) or "") for k in ("starts_at", "ends_at"))
+    except ValueError as exc:
+        raise ShiftError(f"line {line}: {exc}") from exc
+    if ends <= starts:
+        raise ShiftError(f"line {line}: the shift ends before it starts")
+    return Shift(city=city, queue=queue, channel=channel, starts_at=starts, ends_at=ends)
+
+
+def _parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=HELSINKI)
+    return parsed.astimezone(timezone.utc)
+
+
+def do_import_shifts(session: Session, text: str) -> int:
+    """Import a CSV roster; all lines or none. Returns how many shifts were added."""
+    known = set(session.scalars(select(Queue.code)))
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not {"city", "queue", "starts_at", "ends_at"} <= set(reader.fieldnames):
+        raise ShiftError("expected a header: city,queue,channel,starts_at,ends_at")
+    shifts = [check_shift_row(row, known, n) for n, row in enumerate(reader, start=2)]
+    session.add_all(shifts)
+    session.commit()
+    return len(shifts)
+
+
+def do_seed_demo_week(session: Session, now: datetime, hours: OpeningHours) -> int:
+    """A demo roster from yesterday to a week ahead: the employer advisory and the callbacks
+    rotate between the three cities day by day; each city staffs its own jobseeker advice."""
+    if session.scalars(select(Shift).limit(1)).first() is not None:
+        return 0
+    today = now.astimezone(HELSINKI).date()
+    added = 0
+    for offset in range(-1, 8):
+        day = today + timedelta(days=offset)
+        if day.weekday() not in hours.days or is_holiday(day):
+            continue
+        starts = datetime.combine(day, hours.opens, HELSINKI).astimezone(timezone.utc)
+        ends = datetime.combine(day, hours.closes, HELSINKI).astimezone(timezone.utc)
+        rotating = CITIES[day.toordinal() % len(CITIES)]
+        rows = [(rotating, "employer_advisory"), (CITIES[(day.toordinal() + 1) % 3], "callbacks")]
+        rows += [(city, f"jobseeker_{city}") for city in CITIES]
+        for city, queue in rows:
+            session.add(Shift(city=city, queue=queue, channel=None, starts_at=starts, ends_at=ends))
+            added += 1
+    session.commit()
+    return added

@@ -1,0 +1,259 @@
+"""Tickets in the shared PKS queues: hand-off, claim, reply, transfer, close.
+
+Every state change is a TicketEvent; every view by an adviser is one too (the audit trail).
+Claiming is one conditional UPDATE (`… WHERE status = 'queued'`), so two advisers can never hold
+the same ticket — also with several hub processes on one PostgreSQL database, where the
+candidate is picked with FOR UPDATE SKIP LOCKED so claimers do not queue behind each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from bot.locales import render
+from bot.messages import OutboundMessage, TicketRef
+from bot.models import Adviser, Conversation, Message, Queue, Ticket, TicketEvent
+from bot.services import shifts
+
+EMPLOYER_TOPICS = frozenset({
+    "recruiting_help", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
+    "employment_subsidy_55", "change_security", "joint_purchase_training",
+})
+PRIORITY_TOPICS = {"change_security": 10}
+OUTCOMES = ("answered", "referred", "callback_done", "no_response", "duplicate", "spam")
+OPEN = ("queued", "claimed")
+
+
+class TicketError(Exception):
+    """A ticket operation that cannot be done; `code` names why (for the API's error body)."""
+
+    def __init__(self, code: str, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Handoff:
+    ticket: Ticket
+    notice: OutboundMessage
+    created: bool
+
+
+def choose_queue(topic: str | None, reason: str, home_area: str) -> str:
+    if reason == "callback" or topic == "request_callback":
+        return "callbacks"
+    if topic in EMPLOYER_TOPICS:
+        return "employer_advisory"
+    return f"jobseeker_{home_area}"
+
+
+def _event(session: Session, ticket: Ticket, kind: str, now: datetime, adviser: Adviser | None = None,
+           **data: Any) -> None:
+    session.add(TicketEvent(ticket_id=ticket.id, adviser_id=adviser.id if adviser else None, kind=kind,
+                            data=data or None, at=now))
+
+
+def _summary(session: Session, conversation_id: str) -> str:
+    """The customer's last few messages, shortened: enough to see the need at a glance."""
+    texts = session.scalars(
+        select(Message.text).where(Message.conversation_id == conversation_id, Message.sender == "customer")
+        .order_by(Message.id.desc()).limit(3)
+    ).all()
+    joined = " / ".join(reversed([t if len(t) <= 200 else t[:197] + "…" for t in texts]))
+    return joined[:600]
+
+
+def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: str | None, now: datetime,
+               hours: shifts.OpeningHours, home_area: str, reopen_days: int,
+               contact: dict[str, Any] | None = None, consent: bool = False) -> Handoff:
+    """Hand the conversation to a human: a new ticket, the open one, or a recently closed one reopened."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise TicketError("unknown_conversation", "no such conversation", status=404)
+    existing = session.scalars(
+        select(Ticket).where(Ticket.conversation_id == conversation_id).order_by(Ticket.created_at.desc()).limit(1)
+    ).first()
+    created = False
+    if existing is not None and existing.status in OPEN:
+        ticket = existing
+    elif existing is not None and existing.closed_at and now - existing.closed_at < timedelta(days=reopen_days):
+        ticket = existing
+        ticket.status, ticket.assigned_to, ticket.outcome, ticket.closed_at = "queued", None, None, None
+        _event(session, ticket, "reopened", now, reason=reason)
+    else:
+        queue = choose_queue(topic, reason, home_area)
+        city = shifts.city_on_shift(session, queue, conversation.channel, now)
+        language = conversation.language or "und"
+        speakers = shifts.on_shift_languages(session, queue, city)
+        ticket = Ticket(
+            conversation_id=conversation_id, channel=conversation.channel, queue=queue, status="queued",
+            priority=PRIORITY_TOPICS.get(topic or "", 0), language=language, city_on_shift=city,
+            needs_interpreter=bool(city) and language not in speakers, reason=reason, topic=topic,
+            summary=_summary(session, conversation_id), contact=contact or {"channel": conversation.channel},
+            consent=consent, created_at=now,
+        )
+        session.add(ticket)
+        session.flush()
+        _event(session, ticket, "created", now, queue=queue, city_on_shift=city, reason=reason)
+        created = True
+    conversation.handler = "human"
+    session.commit()
+    lang = conversation.language
+    if shifts.city_on_shift(session, ticket.queue, ticket.channel, now):
+        notice = render("sys_handoff_on_shift", lang)
+    else:
+        opens = shifts.next_opening(session, ticket.queue, ticket.channel, now, hours)
+        notice = render("sys_handoff_closed", lang, opens_at=opens.astimezone(shifts.HELSINKI).strftime("%d.%m.%Y %H:%M"))
+    return Handoff(ticket=ticket, notice=notice, created=created)
+
+
+def ticket_ref(ticket: Ticket) -> TicketRef:
+    return TicketRef(id=ticket.id, queue=ticket.queue, status=ticket.status)
+
+
+def visible_queues(session: Session, adviser: Adviser, now: datetime) -> list[str] | None:
+    """None means every queue (supervisors and admins)."""
+    if adviser.role in ("supervisor", "admin"):
+        return None
+    return shifts.queues_of_adviser(session, adviser, now)
+
+
+def access_ticket_by_adviser(session: Session, ticket_id: str, adviser: Adviser, now: datetime,
+                             *, for_change: bool = False) -> Ticket:
+    """The one gate to a ticket: advisers reach tickets in their shift's queues or their own."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise TicketError("not_found", "no such ticket", status=404)
+    queues = visible_queues(session, adviser, now)
+    mine = ticket.assigned_to == adviser.id
+    if queues is not None and not mine and ticket.queue not in queues:
+        raise TicketError("not_found", "no such ticket", status=404)
+    if for_change and adviser.role == "adviser" and ticket.status == "claimed" and not mine:
+        raise TicketError("forbidden", "this ticket is held by another adviser", status=403)
+    return ticket
+
+
+def do_record_view(session: Session, ticket: Ticket, adviser: Adviser, now: datetime) -> None:
+    _event(session, ticket, "viewed", now, adviser)
+    session.commit()
+
+
+def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str | None = None) -> Ticket | None:
+    """Claim the oldest ticket of the highest priority in the adviser's shift queues, atomically.
+
+    Tickets in a language the adviser serves in come first; tickets flagged for interpreting are
+    served by anyone; a ticket in another language waits for a colleague who speaks it.
+    """
+    queues = shifts.queues_of_adviser(session, adviser, now)
+    if adviser.role in ("supervisor", "admin") and not queues:
+        queues = list(session.scalars(select(Queue.code)))
+    if queue is not None:
+        if queue not in queues:
+            raise TicketError("forbidden", "that queue is not on your shift", status=403)
+        queues = [queue]
+    if not queues:
+        return None
+    open_count = session.scalar(
+        select(func.count()).select_from(Ticket).where(Ticket.assigned_to == adviser.id, Ticket.status == "claimed")
+    ) or 0
+    if open_count >= adviser.max_open_tickets:
+        raise TicketError("limit_reached", f"you already hold {open_count} open tickets", status=409)
+    languages = adviser.language_list
+    speaks = case((Ticket.language.in_(languages), 1), else_=0)
+    for _attempt in range(5):
+        candidate = (
+            select(Ticket.id)
+            .where(Ticket.status == "queued", Ticket.queue.in_(queues),
+                   Ticket.language.in_(languages) | Ticket.needs_interpreter.is_(True)
+                   | Ticket.language.is_(None) | (Ticket.language == "und"))
+            .order_by(Ticket.priority.desc(), speaks.desc(), Ticket.created_at, Ticket.id)
+            .limit(1)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            candidate = candidate.with_for_update(skip_locked=True)
+        ticket_id = session.scalars(candidate).first()
+        if ticket_id is None:
+            session.rollback()
+            return None
+        claimed = session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.status == "queued")
+            .values(status="claimed", assigned_to=adviser.id, claimed_at=now)
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            ticket = session.get(Ticket, ticket_id)
+            assert ticket is not None
+            _event(session, ticket, "claimed", now, adviser)
+            session.commit()
+            session.refresh(ticket)
+            return ticket
+        session.rollback()  # someone else was faster; try the next one
+    return None
+
+
+def do_reply(session: Session, ticket: Ticket, adviser: Adviser, text: str, now: datetime) -> Message:
+    if ticket.status != "claimed" or ticket.assigned_to != adviser.id:
+        raise TicketError("not_claimed", "claim the ticket before replying", status=409)
+    conversation = session.get(Conversation, ticket.conversation_id)
+    assert conversation is not None
+    message = Message(conversation_id=ticket.conversation_id, sender="adviser", text=text,
+                      language=None, status="sent", created_at=now)
+    session.add(message)
+    session.flush()
+    _event(session, ticket, "replied", now, adviser, message_id=message.id)
+    session.commit()
+    return message
+
+
+def do_transfer(session: Session, ticket: Ticket, adviser: Adviser, queue: str, now: datetime) -> Ticket:
+    if ticket.status == "closed":
+        raise TicketError("closed", "a closed ticket cannot be transferred", status=409)
+    if session.get(Queue, queue) is None:
+        raise TicketError("unknown_queue", f"no queue {queue!r}", status=422)
+    old = ticket.queue
+    ticket.queue, ticket.status, ticket.assigned_to, ticket.claimed_at = queue, "queued", None, None
+    ticket.city_on_shift = shifts.city_on_shift(session, queue, ticket.channel, now)
+    _event(session, ticket, "transferred", now, adviser, from_queue=old, to_queue=queue)
+    session.commit()
+    return ticket
+
+
+def do_close(session: Session, ticket: Ticket, adviser: Adviser, outcome: str, now: datetime) -> Ticket:
+    if outcome not in OUTCOMES:
+        raise TicketError("unknown_outcome", f"outcome must be one of {', '.join(OUTCOMES)}", status=422)
+    if ticket.status == "closed":
+        raise TicketError("closed", "the ticket is already closed", status=409)
+    ticket.status, ticket.outcome, ticket.closed_at = "closed", outcome, now
+    conversation = session.get(Conversation, ticket.conversation_id)
+    if conversation is not None:
+        conversation.handler = "bot"
+        session.add(Message(conversation_id=conversation.id, sender="system",
+                            text=render("sys_ticket_closed", conversation.language).text,
+                            language=conversation.language, status="sent", created_at=now))
+    _event(session, ticket, "closed", now, adviser, outcome=outcome)
+    session.commit()
+    return ticket
+
+
+def queue_depths(session: Session, now: datetime) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Queue.code, Queue.name, Queue.response_target_minutes, func.count(Ticket.id), func.min(Ticket.created_at))
+        .outerjoin(Ticket, (Ticket.queue == Queue.code) & (Ticket.status == "queued"))
+        .group_by(Queue.code, Queue.name, Queue.response_target_minutes)
+        .order_by(Queue.code)
+    ).all()
+    out = []
+    for code, name, target, depth, oldest in rows:
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        wait = int((now - oldest).total_seconds()) if oldest else 0
+        out.append({"queue": code, "name": name, "depth": depth, "oldest_wait_seconds": wait,
+                    "response_target_minutes": target,
+                    "city_on_shift": shifts.city_on_shift(session, code, "web", now)})
+    return out

@@ -1,0 +1,40 @@
+"""Small factories for the desk tests: advisers, shifts covering now, conversations with tickets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy.orm import Session
+
+from bot.models import Adviser, Conversation, Message, Shift
+from bot.services.auth import do_create_adviser
+
+PASSWORD = "correct-horse-battery"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def adviser(session: Session, username: str, *, city: str = "espoo", role: str = "adviser",
+            languages: str = "fi,sv,en", max_open: int = 5) -> Adviser:
+    return do_create_adviser(session, username=username, role=role, city=city, languages=languages,
+                             password=PASSWORD, now=now(), max_open_tickets=max_open)
+
+
+def shift(session: Session, city: str, queue: str, *, hours: float = 4.0, channel: str | None = None) -> Shift:
+    s = Shift(city=city, queue=queue, channel=channel, starts_at=now() - timedelta(hours=1),
+              ends_at=now() + timedelta(hours=hours))
+    session.add(s)
+    session.commit()
+    return s
+
+
+def conversation(session: Session, external_id: str, *, language: str = "fi", text: str = "tarvitsen apua") -> Conversation:
+    c = Conversation(channel="web", external_id=external_id, language=language, created_at=now(), updated_at=now())
+    session.add(c)
+    session.flush()
+    session.add(Message(conversation_id=c.id, sender="customer", text=text, language=language,
+                        status="answered", created_at=now()))
+    session.commit()
+    return c
