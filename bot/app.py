@@ -13,6 +13,7 @@ from bot.api import auth, health, internal, language, nlg, tickets
 from bot.api.errors import install_error_handlers
 from bot.api.limits import BodyLimit
 from bot.config import Settings, get_settings
+from bot.console import pages as console
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.services.auth import LoginThrottle
 from bot.services.rasa import RasaClient
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(internal.router)
     app.include_router(auth.router)
     app.include_router(tickets.router)
+    app.include_router(console.router)
     app.include_router(webchat_api.router)
     app.include_router(webchat_live.router)
     logging.getLogger("bot").setLevel(logging.INFO)

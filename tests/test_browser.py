@@ -97,3 +97,66 @@ def _ui(language: str, key: str) -> str:
     from bot.locales import ui_strings
 
     return ui_strings(language)[key]
+
+
+def _staff_the_stack(stack) -> None:  # type: ignore[no-untyped-def]
+    """A shift covering now for every queue, and an Espoo adviser, in the running stack's database."""
+    from sqlalchemy import select
+
+    from bot.db import make_engine, make_sessionmaker
+    from bot.models import Adviser, Queue, Shift
+    from tests import factories as f
+
+    engine = make_engine(stack.settings.database_url)
+    with make_sessionmaker(engine)() as session:
+        if session.scalars(select(Adviser).where(Adviser.username == "espoo.e2e")).first() is None:
+            for code in session.scalars(select(Queue.code)).all():
+                f.shift(session, "espoo", code)
+            f.adviser(session, "espoo.e2e", languages="fi,sv,en", max_open=50)
+    engine.dispose()
+
+
+def test_customer_to_adviser_and_back(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    from bot.locales import render
+    from tests import factories as f
+
+    _staff_the_stack(stack)
+    customer = browser.new_context().new_page()
+    adviser = browser.new_context().new_page()
+    try:
+        customer.goto(f"{stack.hub_url}/")
+        box = customer.get_by_role("textbox")
+        box.fill("Hei, tarvitsen apua työnhakuun")
+        box.press("Enter")
+        expect(customer.locator(".luotsi-bot")).to_have_count(1, timeout=20_000)
+        box.fill("haluan puhua ihmisen kanssa")
+        box.press("Enter")
+        expect(customer.locator(".luotsi-bot").last).to_contain_text(
+            render("sys_handoff_on_shift", "fi").text[:30], timeout=20_000)
+
+        adviser.goto(f"{stack.hub_url}/console")
+        adviser.get_by_label("Username").fill("espoo.e2e")
+        adviser.get_by_label("Password").fill(f.PASSWORD)
+        adviser.get_by_role("button", name="Sign in").click()
+        adviser.get_by_role("button", name="Claim next ticket").click()
+        expect(adviser.locator("h1")).to_contain_text("Ticket")
+        expect(adviser.get_by_label("Transcript")).to_contain_text("haluan puhua ihmisen kanssa")
+        adviser.get_by_label("Your reply").fill("Hei! Olen neuvoja Espoosta. Miten voin auttaa?")
+        adviser.get_by_role("button", name="Send reply").click()
+
+        # the customer sees the reply without reloading
+        expect(customer.locator(".luotsi-adviser")).to_contain_text("Olen neuvoja Espoosta", timeout=15_000)
+
+        adviser.get_by_label("Outcome").select_option("answered")
+        adviser.get_by_role("button", name="Close ticket").click()
+        expect(customer.locator(".luotsi-bot").last).to_contain_text(
+            render("sys_ticket_closed", "fi").text[:25], timeout=15_000)
+
+        # the assistant answers the next question again
+        box.fill("mitä on starttiraha?")
+        box.press("Enter")
+        expect(customer.locator(".luotsi-bot").last).to_contain_text(
+            render("utter_startup_grant", "fi").text[:40], timeout=20_000)
+    finally:
+        customer.context.close()
+        adviser.context.close()
