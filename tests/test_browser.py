@@ -104,7 +104,7 @@ def _staff_the_stack(stack) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
     from bot.db import make_engine, make_sessionmaker
-    from bot.models import Adviser, Queue, Shift
+    from bot.models import Adviser, Queue
     from tests import factories as f
 
     engine = make_engine(stack.settings.database_url)

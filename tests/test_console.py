@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from bot.app import create_app
 from bot.config import Settings
 from bot.models import AuthToken, Ticket, TicketEvent
-from bot.services.tickets import do_handoff
 from bot.services.shifts import OpeningHours
+from bot.services.tickets import do_handoff
 from tests import factories as f
 
 

@@ -9,7 +9,6 @@ from bot.app import create_app
 from bot.config import Settings
 
 
-
 def test_chat_is_stored_on_postgresql(pg_url: str, dead_rasa_url: str) -> None:
     settings = Settings(database_url=pg_url, rasa_url=dead_rasa_url)
     with TestClient(create_app(settings)) as client:
