@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(internal.router)
     app.include_router(auth.router)
     app.include_router(tickets.router)
-    app.include_router(console.router)
+    console.install(app)
     app.include_router(webchat_api.router)
     app.include_router(webchat_live.router)
     logging.getLogger("bot").setLevel(logging.INFO)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
@@ -47,7 +47,28 @@ def local(value: datetime | None) -> str:
 
 
 class NotSignedIn(Exception):
+    """No valid console session: the handler sends the browser to the sign-in page."""
+
+    def __init__(self, expired: bool = False) -> None:
+        super().__init__()
+        self.expired = expired
+
+
+class CsrfFailed(Exception):
     pass
+
+
+def install(app: FastAPI) -> None:
+    """Mount the console and its two error handlers on the app (called by the composition root)."""
+    app.include_router(router)
+
+    @app.exception_handler(NotSignedIn)
+    async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        return _to_login(expired=exc.expired)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        return Response("CSRF token missing or wrong", status_code=403)
 
 
 def _signed_in(request: Request, session: Session) -> tuple[Adviser, AuthToken]:
@@ -57,7 +78,7 @@ def _signed_in(request: Request, session: Session) -> tuple[Adviser, AuthToken]:
     try:
         return access_adviser_by_token(session, token, kind="session", now=_now())
     except AuthError:
-        raise NotSignedIn from None
+        raise NotSignedIn(expired=True) from None
 
 
 # Notices after a redirect travel as codes, never as text, so a crafted link cannot put words
@@ -96,6 +117,11 @@ def _to_login(expired: bool = False) -> RedirectResponse:
 
 def _check_csrf(row: AuthToken, sent: str) -> bool:
     return bool(row.csrf) and hmac.compare_digest(row.csrf or "", sent or "")
+
+
+def check_csrf(row: AuthToken, sent: str) -> None:
+    if not _check_csrf(row, sent):
+        raise CsrfFailed
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -148,10 +174,7 @@ def _login_error(request: Request, message: str, status: int) -> Response:
 
 @router.post("/logout")
 def create_logout(request: Request, session: Db, csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
-    try:
-        _, row = _signed_in(request, session)
-    except NotSignedIn:
-        return _to_login()
+    _, row = _signed_in(request, session)
     if _check_csrf(row, csrf):
         do_revoke_token(session, request.cookies.get(COOKIE, ""))
     response = _to_login()
@@ -161,10 +184,7 @@ def create_logout(request: Request, session: Db, csrf: Annotated[str, Form(max_l
 
 @router.get("", response_class=HTMLResponse)
 def read_queues_page(request: Request, session: Db) -> Response:
-    try:
-        me, row = _signed_in(request, session)
-    except NotSignedIn:
-        return _to_login(expired=COOKIE in request.cookies)
+    me, row = _signed_in(request, session)
     now = _now()
     queues = shifts.queues_of_adviser(session, me, now)
     visible = svc.visible_queues(session, me, now)
@@ -179,12 +199,8 @@ def read_queues_page(request: Request, session: Db) -> Response:
 
 @router.post("/claim")
 def create_claim_page(request: Request, session: Db, csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
-    try:
-        me, row = _signed_in(request, session)
-    except NotSignedIn:
-        return _to_login(expired=True)
-    if not _check_csrf(row, csrf):
-        return Response("CSRF token missing or wrong", status_code=403)
+    me, row = _signed_in(request, session)
+    check_csrf(row, csrf)
     try:
         ticket = svc.do_claim_next(session, me, _now())
     except svc.TicketError as exc:
@@ -196,10 +212,7 @@ def create_claim_page(request: Request, session: Db, csrf: Annotated[str, Form(m
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
 def read_ticket_page(ticket_id: str, request: Request, session: Db) -> Response:
-    try:
-        me, row = _signed_in(request, session)
-    except NotSignedIn:
-        return _to_login(expired=True)
+    me, row = _signed_in(request, session)
     now = _now()
     try:
         ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now)
@@ -216,12 +229,8 @@ def read_ticket_page(ticket_id: str, request: Request, session: Db) -> Response:
 
 def _ticket_action(request: Request, session: Session, ticket_id: str, csrf: str,
                    action: Any) -> Response:
-    try:
-        me, row = _signed_in(request, session)
-    except NotSignedIn:
-        return _to_login(expired=True)
-    if not _check_csrf(row, csrf):
-        return Response("CSRF token missing or wrong", status_code=403)
+    me, row = _signed_in(request, session)
+    check_csrf(row, csrf)
     now = _now()
     try:
         ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
@@ -267,10 +276,7 @@ def create_close_page(ticket_id: str, request: Request, session: Db,
 
 @router.get("/supervisor", response_class=HTMLResponse)
 def read_supervisor_page(request: Request, session: Db) -> Response:
-    try:
-        me, row = _signed_in(request, session)
-    except NotSignedIn:
-        return _to_login(expired=True)
+    me, row = _signed_in(request, session)
     if me.role not in ("supervisor", "admin"):
         return Response("Supervisors only", status_code=403)
     now = _now()
@@ -308,14 +314,10 @@ def create_shift_page(request: Request, session: Db,
                       starts_at: Annotated[str, Form(max_length=40)] = "",
                       ends_at: Annotated[str, Form(max_length=40)] = "",
                       csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
-    try:
-        me, row = _signed_in(request, session)
-    except NotSignedIn:
-        return _to_login(expired=True)
+    me, row = _signed_in(request, session)
     if me.role not in ("supervisor", "admin"):
         return Response("Supervisors only", status_code=403)
-    if not _check_csrf(row, csrf):
-        return Response("CSRF token missing or wrong", status_code=403)
+    check_csrf(row, csrf)
     known = set(session.scalars(select(Queue.code)))
     try:
         shift = shifts.check_shift_row({"city": city, "queue": queue, "channel": channel,
