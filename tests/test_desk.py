@@ -20,8 +20,11 @@ from tests import factories as f
 INTERNAL = "test-internal-token"
 
 
-@pytest.fixture
-def app_client(settings: Settings) -> Iterator[TestClient]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app_client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[TestClient]:
+    """The queue tests run against both databases."""
+    if request.param == "postgresql":
+        settings.database_url = request.getfixturevalue("pg_url")
     settings.internal_token = INTERNAL
     with TestClient(create_app(settings)) as c:
         yield c
