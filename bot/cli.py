@@ -214,6 +214,7 @@ def seed_demo(settings: Settings) -> list[str]:
     from bot.services.auth import do_create_adviser
     from bot.services.shifts import OpeningHours, do_seed_demo_week
 
+    migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     now = datetime.now(timezone.utc)
     lines = []
@@ -251,6 +252,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "\nLuotsi is running:\n"
             f"  web chat          {base}/\n"
             f"  widget demo page  {base}/widget-demo   (embed: <script src=\"{base}/widget.js\" async></script>)\n"
+            f"  adviser console   {base}/console\n"
             f"  API docs          {base}/docs\n"
             f"  readiness         {base}/readyz\n"
             f"  Rasa              {settings.rasa_url}\n"
