@@ -95,6 +95,8 @@ class Stack:
             LUOTSI_INTERNAL_TOKEN=self.internal_token,
             LUOTSI_OPENING_HOURS=self.settings.opening_hours,
             LUOTSI_HOME_AREA=self.settings.home_area,
+            LUOTSI_SMTP_PORT=str(self.settings.smtp_port),
+            LUOTSI_MAILBOXES=self.settings.mailboxes,
             # Rasa logs message texts at debug level; customers type identity codes and health
             # details, so its level is pinned here.
             LOG_LEVEL="INFO",
@@ -121,6 +123,7 @@ class Stack:
         check_port_free(self.settings.http_host, self.settings.http_port)
         check_port_free("127.0.0.1", rasa_port)
         check_port_free("127.0.0.1", self.settings.actions_port)
+        check_port_free(self.settings.smtp_host, self.settings.smtp_port)
         migrate(self.settings.database_url)
         self._spawn(
             "actions",
@@ -132,6 +135,7 @@ class Stack:
              "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
              "--auth-token", self.rasa_token],
         )
+        self._spawn("mail", [sys.executable, "-m", "integrations.email.server"])
         self._spawn(
             "hub",
             [sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory", "--host",
@@ -253,6 +257,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"  web chat          {base}/\n"
             f"  widget demo page  {base}/widget-demo   (embed: <script src=\"{base}/widget.js\" async></script>)\n"
             f"  adviser console   {base}/console\n"
+            f"  e-mail intake     smtp://{settings.smtp_host}:{settings.smtp_port}  "
+            f"({', '.join(settings.mailbox_queues())})\n"
             f"  API docs          {base}/docs\n"
             f"  readiness         {base}/readyz\n"
             f"  Rasa              {settings.rasa_url}\n"

@@ -27,9 +27,14 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     smtp_port: int = 2525
     mailboxes: str = (
-        "employers@luotsi.localhost=employer_advisory,jobseekers@luotsi.localhost=jobseeker_advice"
+        "employers@luotsi.localhost=employer_advisory,jobseekers@luotsi.localhost=jobseeker_espoo"
     )
     smtp_relay: str | None = None
+    smtp_host: str = "127.0.0.1"
+    # Largest accepted message (bytes); bigger ones get 552 during DATA.
+    smtp_max_bytes: int = 20 * 1024 * 1024
+    # How long a writer waits for a locked SQLite database before giving up (451 for mail).
+    db_busy_seconds: float = 15.0
     telegram_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     phone_auth_token: str | None = None
@@ -48,6 +53,15 @@ class Settings(BaseSettings):
     demo: bool = False
     # The public address of the hub, used in the widget snippet and printed URLs.
     public_url: str | None = None
+
+    def mailbox_queues(self) -> dict[str, str]:
+        """`LUOTSI_MAILBOXES` as {address: queue}; addresses compared in lower case."""
+        out: dict[str, str] = {}
+        for item in self.mailboxes.split(","):
+            address, _, queue = item.strip().partition("=")
+            if address and queue:
+                out[address.strip().lower()] = queue.strip()
+        return out
 
     @property
     def base_url(self) -> str:

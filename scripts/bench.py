@@ -96,6 +96,7 @@ def main() -> None:
     settings = Settings(
         database_url=f"sqlite:///{tmp / 'bench.db'}", http_port=free_port(),
         rasa_url=f"http://127.0.0.1:{free_port()}", actions_port=free_port(), rasa_timeout=10,
+        smtp_port=free_port(),
     )
     stack = Stack(settings=settings, model=ensure_model(), log_dir=tmp / "logs")
     stack.start()

@@ -167,7 +167,8 @@ def claims_table() -> list[str]:
 def latency_lines(rounds: int = 30) -> list[str]:
     tmp = Path(tempfile.mkdtemp(prefix="luotsi-bench-handoff-"))
     settings = Settings(database_url=f"sqlite:///{tmp / 'h.db'}", http_port=free_port(),
-                        rasa_url=f"http://127.0.0.1:{free_port()}", actions_port=free_port(), rasa_timeout=10)
+                        rasa_url=f"http://127.0.0.1:{free_port()}", actions_port=free_port(), rasa_timeout=10,
+                        smtp_port=free_port())
     stack = Stack(settings=settings, model=ensure_model(), log_dir=tmp / "logs")
     stack.start()
     visible, delivered = [], []

@@ -80,6 +80,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         http_port=free_port(),
         rasa_url=f"http://127.0.0.1:{free_port()}",
         actions_port=free_port(),
+        smtp_port=free_port(),
     )
     running = Stack(settings=settings, model=_model(), log_dir=tmp / "logs")
     running.start()

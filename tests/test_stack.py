@@ -135,3 +135,17 @@ def test_asking_for_a_human_hands_off_to_the_shift_queue(stack) -> None:  # type
     assert "{opens_at}" not in texts[0]
     # the assistant is silent while a human owns the conversation
     assert _chat(stack, cid, "onko siellä ketään")["replies"] == []
+
+
+def test_the_stack_accepts_mail_for_its_mailboxes(stack) -> None:  # type: ignore[no-untyped-def]
+    import smtplib
+
+    with smtplib.SMTP(stack.settings.smtp_host, stack.settings.smtp_port, timeout=30) as client:
+        assert client.rcpt("nobody@example.com")[0] in (503, 550)  # no MAIL yet or refused
+        client.ehlo()
+        client.mail("maija@firma.fi")
+        assert client.rcpt("someone@elsewhere.example")[0] == 550
+        assert client.rcpt("employers@luotsi.localhost")[0] == 250
+        code, _ = client.data(b"From: maija@firma.fi\r\nSubject: Palkkatuki\r\nMessage-ID: <stack-1@firma.fi>\r\n\r\n"
+                              b"Voiko palkkatukea saada osa-aikaiseen tyohon?\r\n")
+    assert code == 250

@@ -71,8 +71,12 @@ def _summary(session: Session, conversation_id: str) -> str:
 
 def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: str | None, now: datetime,
                hours: shifts.OpeningHours, home_area: str, reopen_days: int,
-               contact: dict[str, Any] | None = None, consent: bool = False) -> Handoff:
-    """Hand the conversation to a human: a new ticket, the open one, or a recently closed one reopened."""
+               contact: dict[str, Any] | None = None, consent: bool = False, queue: str | None = None,
+               priority: int | None = None, commit: bool = True) -> Handoff:
+    """Hand the conversation to a human: a new ticket, the open one, or a recently closed one reopened.
+
+    `queue` overrides the choice by topic (a mailbox has its own queue); with `commit=False` the
+    caller commits, together with rows of its own (the raw e-mail)."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise TicketError("unknown_conversation", "no such conversation", status=404)
@@ -87,13 +91,14 @@ def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: st
         ticket.status, ticket.assigned_to, ticket.outcome, ticket.closed_at = "queued", None, None, None
         _event(session, ticket, "reopened", now, reason=reason)
     else:
-        queue = choose_queue(topic, reason, home_area)
+        queue = queue or choose_queue(topic, reason, home_area)
         city = shifts.city_on_shift(session, queue, conversation.channel, now)
         language = conversation.language or "und"
         speakers = shifts.on_shift_languages(session, queue, city)
         ticket = Ticket(
             conversation_id=conversation_id, channel=conversation.channel, queue=queue, status="queued",
-            priority=PRIORITY_TOPICS.get(topic or "", 0), language=language, city_on_shift=city,
+            priority=priority if priority is not None else PRIORITY_TOPICS.get(topic or "", 0),
+            language=language, city_on_shift=city,
             needs_interpreter=bool(city) and language not in speakers, reason=reason, topic=topic,
             summary=_summary(session, conversation_id), contact=contact or {"channel": conversation.channel},
             consent=consent, created_at=now,
@@ -103,7 +108,10 @@ def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: st
         _event(session, ticket, "created", now, queue=queue, city_on_shift=city, reason=reason)
         created = True
     conversation.handler = "human"
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     lang = conversation.language
     if shifts.city_on_shift(session, ticket.queue, ticket.channel, now):
         notice = render("sys_handoff_on_shift", lang)

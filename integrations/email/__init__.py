@@ -1,0 +1,1 @@
+"""E-mail: an SMTP server (aiosmtpd) that turns mail to the advisory's mailboxes into tickets."""

@@ -1,0 +1,86 @@
+"""Mail → ticket, in one transaction with the raw message (so 250 means it is kept)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.models import Conversation, MailMessage, Message
+from bot.services import shifts
+from bot.services.tickets import do_handoff
+from integrations.email.parse import ParsedMail, parse_mail
+from nlu import langid
+
+log = logging.getLogger(__name__)
+CHANNEL = "email"
+# Change negotiations and dismissals in an employer's mail go to the front of the queue.
+URGENT = re.compile(
+    r"muutosneuvottel|muutosturv|irtisano|lomaut|yt-neuvottel|omställning|uppsägning|permitter|"
+    r"change negotiation|redundan|dismiss|lay ?offs?\b|сокращени|увольнени|скорочен|звільнен|koondami",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    ticket_id: str | None
+    duplicate: bool
+    parsed: ParsedMail
+
+
+def _thread_conversation(session: Session, parsed: ParsedMail) -> Conversation | None:
+    """The conversation of an earlier message this one answers, if we have it."""
+    if not parsed.in_reply_to:
+        return None
+    earlier = session.scalars(
+        select(MailMessage).where(MailMessage.message_id.in_(parsed.in_reply_to)).order_by(MailMessage.id.desc())
+    ).first()
+    return session.get(Conversation, earlier.conversation_id) if earlier else None
+
+
+def do_accept_mail(session: Session, raw: bytes, *, mailbox: str, queue: str, now: datetime,
+                   hours: shifts.OpeningHours, home_area: str, reopen_days: int) -> Accepted:
+    """Store the raw mail, its text as a customer message and its ticket — all or nothing."""
+    parsed = parse_mail(raw)
+    existing = session.scalars(select(MailMessage).where(MailMessage.message_id == parsed.message_id)).first()
+    if existing is not None:
+        return Accepted(existing.ticket_id, True, parsed)
+    body = "\n\n".join(part for part in (parsed.subject, parsed.text) if part).strip() or "(empty message)"
+    found = langid.detect(parsed.text or parsed.subject)
+    conversation = _thread_conversation(session, parsed)
+    if conversation is None:
+        conversation = Conversation(channel=CHANNEL, external_id=f"{parsed.sender or 'unknown'}#{parsed.message_id}"[:255],
+                                    language=found.language if found.language != langid.UNDETERMINED else None,
+                                    created_at=now, updated_at=now)
+        session.add(conversation)
+        session.flush()
+    conversation.updated_at = now
+    session.add(Message(conversation_id=conversation.id, sender="customer", text=body[:20000],
+                        language=found.language, language_confidence=found.confidence, status="for_adviser",
+                        created_at=now))
+    session.flush()
+    urgent = queue == "employer_advisory" and bool(URGENT.search(body))
+    handoff = do_handoff(
+        session, conversation_id=conversation.id, reason="email", topic="change_security" if urgent else None,
+        now=now, hours=hours, home_area=home_area, reopen_days=reopen_days, queue=queue,
+        priority=10 if urgent else 0, commit=False,
+        contact={"channel": CHANNEL, "email": parsed.sender, "name": parsed.sender_name, "mailbox": mailbox},
+    )
+    session.add(MailMessage(message_id=parsed.message_id, mailbox=mailbox, sender=parsed.sender,
+                            subject=parsed.subject, raw=raw, conversation_id=conversation.id,
+                            ticket_id=handoff.ticket.id, received_at=now))
+    try:
+        session.commit()
+    except IntegrityError:  # the same Message-ID committed by a parallel delivery a moment ago
+        session.rollback()
+        again = session.scalars(select(MailMessage).where(MailMessage.message_id == parsed.message_id)).one()
+        return Accepted(again.ticket_id, True, parsed)
+    log.info("mail.accepted ticket=%s queue=%s bytes=%d attachments=%d",
+             handoff.ticket.id, queue, len(raw), len(parsed.attachments))
+    return Accepted(handoff.ticket.id, False, parsed)
