@@ -163,3 +163,115 @@ def test_no_message_id_still_deduplicates() -> None:
     raw = b"From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
     assert parse_mail(raw).message_id == parse_mail(raw).message_id
     assert parse_mail(raw).message_id != parse_mail(raw + b"x").message_id
+
+
+class _Capture:
+    """A second real SMTP server on loopback that keeps what Luotsi sends out."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+@pytest.fixture
+def relay() -> Iterator[tuple[str, _Capture]]:
+    from aiosmtpd.controller import Controller
+
+    capture = _Capture()
+    controller = Controller(capture, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield f"127.0.0.1:{controller.port}", capture
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_with_relay(mail_settings: Settings, relay: tuple[str, _Capture]) -> Iterator[tuple[Settings, _Capture]]:
+    mail_settings.smtp_relay = relay[0]
+    migrate(mail_settings.database_url)
+    engine = make_engine(mail_settings.database_url, busy_seconds=mail_settings.db_busy_seconds)
+    controller = make_controller(mail_settings, make_sessionmaker(engine))
+    controller.start()
+    try:
+        yield mail_settings, relay[1]
+    finally:
+        controller.stop()
+        engine.dispose()
+
+
+def _wait_for(capture: _Capture, count: int, seconds: float = 5.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while len(capture.messages) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # and nothing more arrives
+
+
+def test_acknowledgement_in_the_senders_language_through_the_relay(smtp_with_relay: tuple[Settings, _Capture]) -> None:
+    from email import message_from_bytes, policy
+
+    from bot.locales import render
+
+    settings, capture = smtp_with_relay
+    send(settings, fixture("outlook_change_negotiations.eml"), sender="hr@firma.fi")
+    _wait_for(capture, 1)
+    [(mail_from, rcpts, raw)] = capture.messages
+    ack = message_from_bytes(raw, policy=policy.default)
+    [ticket] = tickets(settings)
+    assert rcpts == ["hr@firma.fi"] and mail_from == "employers@luotsi.localhost"
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert ack["In-Reply-To"] == "<CAOutlook-001@firma.fi>"
+    assert f"[Luotsi #{ticket.id}]" in ack["Subject"]
+    body = ack.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")  # type: ignore[union-attr]
+    assert ticket.id in body
+    assert render("sys_mail_ack", "fi", ticket="X", when="Y").text.split("X")[0].strip() in body  # Finnish
+
+
+def test_no_acknowledgement_to_robots_lists_bounces_or_the_null_sender(smtp_with_relay: tuple[Settings, _Capture]) -> None:
+    settings, capture = smtp_with_relay
+    send(settings, fixture("auto_reply.eml"), sender="boss@firma.fi")
+    send(settings, fixture("missing_from.eml"), sender="x@example.com")
+    send(settings, fixture("koi8r.eml"), to="jobseekers@luotsi.localhost", sender="<>")
+    _wait_for(capture, 1, seconds=1.5)
+    assert capture.messages == []
+    assert len(tickets(settings)) == 3  # still kept for the advisers
+
+
+def test_acknowledgements_are_limited_per_sender(smtp_with_relay: tuple[Settings, _Capture]) -> None:
+    settings, capture = smtp_with_relay
+    for n in range(6):
+        raw = (f"From: flood@example.com\r\nSubject: question {n}\r\nMessage-ID: <flood-{n}@example.com>\r\n\r\n"
+               f"Hello, question number {n} about work.\r\n").encode()
+        send(settings, raw, sender="flood@example.com")
+    _wait_for(capture, 3, seconds=3)
+    assert len(capture.messages) == 3
+    assert len(tickets(settings)) == 6
+
+
+def test_subject_reference_joins_the_ticket(smtp_with_relay: tuple[Settings, _Capture]) -> None:
+    settings, _ = smtp_with_relay
+    send(settings, fixture("attachment_traversal_name.eml"))
+    [ticket] = tickets(settings)
+    follow_up = (f"From: someone@example.com\r\nSubject: Re: Your message [Luotsi #{ticket.id}]\r\n"
+                 f"Message-ID: <new-thread@example.com>\r\n\r\nStill waiting for an answer.\r\n").encode()
+    send(settings, follow_up)
+    assert len(tickets(settings)) == 1
+
+
+def test_relay_down_still_keeps_the_mail(mail_settings: Settings) -> None:
+    mail_settings.smtp_relay = f"127.0.0.1:{free_port()}"  # nothing listens there
+    migrate(mail_settings.database_url)
+    engine = make_engine(mail_settings.database_url)
+    controller = make_controller(mail_settings, make_sessionmaker(engine))
+    controller.start()
+    try:
+        assert send(mail_settings, fixture("cp1251_base64.eml"), to="jobseekers@luotsi.localhost")[0] == 250
+    finally:
+        controller.stop()
+        engine.dispose()
+    assert len(tickets(mail_settings)) == 1

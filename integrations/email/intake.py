@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.models import Conversation, MailMessage, Message
+from bot.locales import render
+from bot.models import Conversation, MailMessage, Message, Ticket
 from bot.services import shifts
 from bot.services.tickets import do_handoff
 from integrations.email.parse import ParsedMail, parse_mail
@@ -32,16 +33,32 @@ class Accepted:
     ticket_id: str | None
     duplicate: bool
     parsed: ParsedMail
+    language: str | None = None
+
+
+TICKET_REF = re.compile(r"\[Luotsi #([0-9a-f]{12})\]")
+
+
+def ticket_tag(ticket_id: str) -> str:
+    """The reference we put in subjects; a reply that keeps it joins the ticket."""
+    return f"[Luotsi #{ticket_id}]"
 
 
 def _thread_conversation(session: Session, parsed: ParsedMail) -> Conversation | None:
-    """The conversation of an earlier message this one answers, if we have it."""
-    if not parsed.in_reply_to:
-        return None
-    earlier = session.scalars(
-        select(MailMessage).where(MailMessage.message_id.in_(parsed.in_reply_to)).order_by(MailMessage.id.desc())
-    ).first()
-    return session.get(Conversation, earlier.conversation_id) if earlier else None
+    """The conversation of an earlier message this one answers (In-Reply-To/References, or
+    the ticket reference in the subject), if we have it."""
+    if parsed.in_reply_to:
+        earlier = session.scalars(
+            select(MailMessage).where(MailMessage.message_id.in_(parsed.in_reply_to)).order_by(MailMessage.id.desc())
+        ).first()
+        if earlier is not None:
+            return session.get(Conversation, earlier.conversation_id)
+    match = TICKET_REF.search(parsed.subject)
+    if match:
+        ticket = session.get(Ticket, match.group(1))
+        if ticket is not None and ticket.channel == CHANNEL:
+            return session.get(Conversation, ticket.conversation_id)
+    return None
 
 
 def do_accept_mail(session: Session, raw: bytes, *, mailbox: str, queue: str, now: datetime,
@@ -83,4 +100,35 @@ def do_accept_mail(session: Session, raw: bytes, *, mailbox: str, queue: str, no
         return Accepted(again.ticket_id, True, parsed)
     log.info("mail.accepted ticket=%s queue=%s bytes=%d attachments=%d",
              handoff.ticket.id, queue, len(raw), len(parsed.attachments))
-    return Accepted(handoff.ticket.id, False, parsed)
+    return Accepted(handoff.ticket.id, False, parsed, conversation.language)
+
+
+ACKS_PER_SENDER_PER_DAY = 3
+
+
+def check_acknowledge(session: Session, accepted: Accepted, envelope_sender: str, now: datetime) -> bool:
+    """Whether to answer automatically: never robots, bounces, lists, the null sender or a
+    sender we already answered several times today (mail loops, floods)."""
+    parsed = accepted.parsed
+    if accepted.duplicate or parsed.auto_submitted or not parsed.sender or not envelope_sender.strip("<> "):
+        return False
+    recent = session.scalars(
+        select(MailMessage.id).where(MailMessage.sender == parsed.sender,
+                                     MailMessage.received_at > now - timedelta(days=1))
+    ).all()
+    return len(recent) <= ACKS_PER_SENDER_PER_DAY
+
+
+def build_acknowledgement(session: Session, accepted: Accepted, *, mailbox: str, queue: str, now: datetime,
+                          hours: shifts.OpeningHours) -> tuple[str, str]:
+    """(subject, body) in the sender's language: the ticket reference and when an adviser answers."""
+    language = accepted.language if accepted.language in langid.TIER1 else "en"
+    ticket = accepted.ticket_id or "-"
+    if shifts.city_on_shift(session, queue, CHANNEL, now):
+        when = render("sys_mail_when_on_shift", language).text
+    else:
+        opens = shifts.next_opening(session, queue, CHANNEL, now, hours).astimezone(shifts.HELSINKI)
+        when = render("sys_mail_when_closed", language, opens_at=opens.strftime("%d.%m.%Y %H:%M")).text
+    subject = f"{render('sys_mail_ack_subject', language, ticket=ticket).text} {ticket_tag(ticket)}"
+    body = render("sys_mail_ack", language, ticket=ticket, when=when).text
+    return subject, body

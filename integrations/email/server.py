@@ -23,7 +23,8 @@ from sqlalchemy.orm import sessionmaker
 from bot.config import Settings, get_settings
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.services import shifts
-from integrations.email.intake import do_accept_mail
+from integrations.email import outgoing
+from integrations.email.intake import Accepted, build_acknowledgement, check_acknowledge, do_accept_mail
 
 log = logging.getLogger("integrations.email")
 
@@ -35,6 +36,8 @@ class IntakeHandler:
         self.hours = shifts.OpeningHours.parse(settings.opening_hours)
         self.home_area = settings.home_area
         self.reopen_days = settings.reopen_days
+        self.settings = settings
+        self._pending: set[asyncio.Future[None]] = set()
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
@@ -43,24 +46,45 @@ class IntakeHandler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    def _store(self, raw: bytes, mailbox: str) -> str:
+    def _store(self, raw: bytes, mailbox: str) -> Accepted:
         with self.factory() as db:
-            accepted = do_accept_mail(db, raw, mailbox=mailbox, queue=self.mailboxes[mailbox],
-                                      now=datetime.now(timezone.utc), hours=self.hours,
-                                      home_area=self.home_area, reopen_days=self.reopen_days)
-        return accepted.ticket_id or "-"
+            return do_accept_mail(db, raw, mailbox=mailbox, queue=self.mailboxes[mailbox],
+                                  now=datetime.now(timezone.utc), hours=self.hours,
+                                  home_area=self.home_area, reopen_days=self.reopen_days)
+
+    def _acknowledge(self, accepted: Accepted, mailbox: str, envelope_sender: str) -> None:
+        """After the 250: answer the sender, unless they are a robot or answered too often."""
+        now = datetime.now(timezone.utc)
+        with self.factory() as db:
+            if not check_acknowledge(db, accepted, envelope_sender, now):
+                return
+            subject, body = build_acknowledgement(db, accepted, mailbox=mailbox, queue=self.mailboxes[mailbox],
+                                                  now=now, hours=self.hours)
+        message = outgoing.new_message(sender=mailbox, to=accepted.parsed.sender, subject=subject, body=body,
+                                       in_reply_to=accepted.parsed.message_id,
+                                       references=accepted.parsed.in_reply_to, auto=True)
+        try:
+            where = outgoing.send(self.settings, message)
+        except outgoing.SendFailed as exc:
+            log.warning("mail.ack_failed ticket=%s error=%s", accepted.ticket_id, exc)
+            return
+        log.info("mail.acknowledged ticket=%s via=%s", accepted.ticket_id, "relay" if where == "relay" else "outbox")
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", errors="surrogateescape")
         mailbox = envelope.rcpt_tos[0].strip().lower()
+        loop = asyncio.get_running_loop()
         try:
-            ticket = await asyncio.get_running_loop().run_in_executor(None, self._store, raw, mailbox)
-        except Exception as exc:
+            accepted = await loop.run_in_executor(None, self._store, raw, mailbox)
+        except Exception as exc:  # any failure to store must become a 451, never a 250
             log.warning("mail.deferred error=%s", type(exc).__name__)
             return "451 4.3.0 Could not store the message now; please try again later"
-        return f"250 2.0.0 Kept as ticket {ticket}"
+        task = loop.run_in_executor(None, self._acknowledge, accepted, mailbox, envelope.mail_from or "")
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return f"250 2.0.0 Kept as ticket {accepted.ticket_id or '-'}"
 
 
 def make_controller(settings: Settings, factory: sessionmaker[DbSession]) -> Controller:
