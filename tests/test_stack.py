@@ -108,7 +108,13 @@ def test_no_message_body_or_personal_data_in_any_log(stack) -> None:  # type: ig
     phone = "+358401234567"
     _chat(stack, _new(), f"minun henkilötunnus on {secret_id} ja puhelin {phone}, mulla on masennus")
     _chat(stack, _new(), f"my id {secret_id}")
+    import smtplib
+
+    with smtplib.SMTP(stack.settings.smtp_host, stack.settings.smtp_port, timeout=30) as client:
+        client.sendmail("secret.person@example.fi", ["jobseekers@luotsi.localhost"],
+                        f"From: secret.person@example.fi\r\nSubject: apua\r\n\r\nhetu {secret_id}\r\n".encode())
     for log in stack.log_dir.glob("*.log"):
+        assert "secret.person@example.fi" not in log.read_text(errors="replace"), log.name
         content = log.read_text(errors="replace")
         assert secret_id not in content, log.name
         assert phone not in content, log.name

@@ -95,6 +95,8 @@ def make_controller(settings: Settings, factory: sessionmaker[DbSession]) -> Con
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # aiosmtpd logs every SMTP command at INFO, addresses included: personal data stays out of logs.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     settings = get_settings()
     migrate(settings.database_url)
     engine = make_engine(settings.database_url, busy_seconds=settings.db_busy_seconds)
