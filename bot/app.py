@@ -17,6 +17,7 @@ from bot.console import pages as console
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.services.auth import LoginThrottle
 from bot.services.rasa import RasaClient
+from integrations.email.delivery import EmailDeliverer
 from integrations.webchat import api as webchat_api
 from integrations.webchat import live as webchat_live
 from nlu import langid
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.login_throttle = LoginThrottle()
+    # channels whose replies must be pushed; the web chat pulls its own over its live stream
+    app.state.deliverers = {"email": EmailDeliverer(settings)}
     app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout, settings.rasa_token)
     app.add_middleware(BodyLimit)
     install_error_handlers(app)

@@ -275,3 +275,53 @@ def test_relay_down_still_keeps_the_mail(mail_settings: Settings) -> None:
         controller.stop()
         engine.dispose()
     assert len(tickets(mail_settings)) == 1
+
+
+def test_adviser_reply_goes_out_in_the_thread_and_a_bounce_is_noted(smtp_with_relay: tuple[Settings, _Capture]) -> None:
+    from email import message_from_bytes, policy
+
+    from fastapi.testclient import TestClient
+
+    from bot.app import create_app
+    from bot.models import TicketEvent
+    from tests import factories as f
+
+    settings, capture = smtp_with_relay
+    send(settings, fixture("outlook_change_negotiations.eml"), sender="hr@firma.fi")
+    _wait_for(capture, 1)  # the acknowledgement
+    [ticket] = tickets(settings)
+    with TestClient(create_app(settings)) as client:
+        with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+            f.shift(db, "espoo", "employer_advisory")
+            f.adviser(db, "espoo.mail")
+        auth = {"Authorization": "Bearer " + client.post(
+            "/api/auth/token", data={"username": "espoo.mail", "password": f.PASSWORD}).json()["access_token"]}
+        assert client.post("/api/tickets/claim", headers=auth).json()["id"] == ticket.id
+        r = client.post(f"/api/tickets/{ticket.id}/reply", json={"text": "Hei Maija, soitan teille tänään."}, headers=auth)
+        assert r.status_code == 200
+    _wait_for(capture, 2)
+    _, rcpts, raw = capture.messages[-1]
+    reply = message_from_bytes(raw, policy=policy.default)
+    assert rcpts == ["hr@firma.fi"]
+    assert reply["In-Reply-To"] == "<CAOutlook-001@firma.fi>"
+    assert reply["Subject"].startswith("Re: Muutosneuvottelut alkamassa") and f"[Luotsi #{ticket.id}]" in reply["Subject"]
+    assert reply["Auto-Submitted"] is None  # a person wrote this one
+    assert "soitan teille" in reply.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+
+    bounce = (
+        "From: MAILER-DAEMON@mx.firma.fi\r\nTo: employers@luotsi.localhost\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bounce-1@mx.firma.fi>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n'
+        "--r\r\nContent-Type: text/plain\r\n\r\nThe mail system: <hr@firma.fi>: user unknown\r\n"
+        "--r\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; hr@firma.fi\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        f"--r\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: employers@luotsi.localhost\r\nMessage-ID: {reply['Message-ID']}\r\n"
+        "--r--\r\n"
+    ).encode()
+    assert send(settings, bounce, sender="<>")[0] == 250
+    assert len(tickets(settings)) == 1  # no ticket for the bounce
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as db:
+        status = db.scalars(select(Message.status).where(Message.sender == "adviser")).one()
+        kinds = [e.kind for e in db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))]
+    engine.dispose()
+    assert status == "undelivered" and "bounced" in kinds

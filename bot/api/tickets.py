@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from bot.schemas.tickets import (
     TransferRequest,
 )
 from bot.services import tickets as svc
+from bot.services.delivery import do_deliver_reply
 
 router = APIRouter(prefix="/api", tags=["advisers"])
 Me = Annotated[Adviser, Depends(current_adviser)]
@@ -90,10 +91,12 @@ def read_ticket(ticket_id: str, me: Me, session: Db) -> TicketPublic:
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=TicketPublic)
-def create_reply(ticket_id: str, body: ReplyRequest, me: Me, session: Db) -> TicketPublic:
+def create_reply(ticket_id: str, body: ReplyRequest, me: Me, session: Db, request: Request) -> TicketPublic:
+    """Answer the customer in their own channel (web chat live, e-mail in the thread, …)."""
     now = _now()
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
-    svc.do_reply(session, ticket, me, body.text.strip(), now)
+    message = svc.do_reply(session, ticket, me, body.text.strip(), now)
+    do_deliver_reply(session, request.app.state.deliverers, ticket, message, now)
     return to_public(session, ticket, transcript=True)
 
 

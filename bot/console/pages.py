@@ -30,6 +30,7 @@ from bot.services.auth import (
     do_issue_token,
     do_revoke_token,
 )
+from bot.services.delivery import do_deliver_reply
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -249,7 +250,8 @@ def create_reply_page(ticket_id: str, request: Request, session: Db,
     def act(ticket: Ticket, me: Adviser, now: datetime) -> str:
         if not text.strip():
             raise svc.TicketError("empty", "Write a reply first.", status=422)
-        svc.do_reply(session, ticket, me, text.strip(), now)
+        message = svc.do_reply(session, ticket, me, text.strip(), now)
+        do_deliver_reply(session, request.app.state.deliverers, ticket, message, now)
         return "reply_sent"
     return _ticket_action(request, session, ticket_id, csrf, act)
 

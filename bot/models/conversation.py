@@ -49,8 +49,11 @@ class Message(Base):
     translation: Mapped[str | None] = mapped_column(Text)
     translation_language: Mapped[str | None] = mapped_column(String(8))
     buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
-    # inbound: "received" → "answered", or "kept" when the assistant could not answer
+    # inbound: "received" → "answered", or "kept" when the assistant could not answer;
+    # outbound: "sent", or "undelivered" when the channel refused it (an e-mail bounce)
     status: Mapped[str] = mapped_column(String(16), default="received")
+    # the channel's own id for an outgoing message (an e-mail's Message-ID), to match bounces
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.locales import render
 from bot.models import Conversation, MailMessage, Message, Ticket
 from bot.services import shifts
+from bot.services.delivery import do_mark_bounced
 from bot.services.tickets import do_handoff
 from integrations.email.parse import ParsedMail, parse_mail
 from nlu import langid
@@ -68,6 +69,15 @@ def do_accept_mail(session: Session, raw: bytes, *, mailbox: str, queue: str, no
     existing = session.scalars(select(MailMessage).where(MailMessage.message_id == parsed.message_id)).first()
     if existing is not None:
         return Accepted(existing.ticket_id, True, parsed)
+    if parsed.is_bounce:
+        bounced = do_mark_bounced(session, parsed.bounced_ids, now)
+        if bounced is not None:  # a bounce of our reply: noted on its ticket, no new ticket
+            session.add(MailMessage(message_id=parsed.message_id, mailbox=mailbox, sender=parsed.sender or "",
+                                    subject=parsed.subject, raw=raw, conversation_id=bounced.conversation_id,
+                                    ticket_id=bounced.id, received_at=now))
+            session.commit()
+            log.info("mail.bounce ticket=%s", bounced.id)
+            return Accepted(bounced.id, False, parsed)
     body = "\n\n".join(part for part in (parsed.subject, parsed.text) if part).strip() or "(empty message)"
     found = langid.detect(parsed.text or parsed.subject)
     conversation = _thread_conversation(session, parsed)

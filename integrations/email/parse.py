@@ -41,6 +41,7 @@ class ParsedMail:
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
     auto_submitted: bool = False  # auto-replies, bulk and list mail, bounces: never auto-answer
     is_bounce: bool = False
+    bounced_ids: tuple[str, ...] = ()  # for a bounce: the Message-IDs of the returned message
 
 
 def _header(msg: Message, name: str) -> str:
@@ -177,14 +178,18 @@ def parse_mail(raw: bytes) -> ParsedMail:
     new, quoted = split_quoted(text)
     auto = _header(msg, "Auto-Submitted").lower()
     precedence = _header(msg, "Precedence").lower()
-    return_path = _header(msg, "Return-Path")
-    bounce = msg.get_content_type() == "multipart/report" or (return_path in ("<>", "") and address.startswith(
-        ("mailer-daemon@", "postmaster@")))
+    bounce = msg.get_content_type() == "multipart/report" or address.startswith(("mailer-daemon@", "postmaster@"))
     auto_submitted = (
         bool(auto and auto != "no") or precedence in ("bulk", "list", "junk") or bool(_header(msg, "List-Id"))
         or bool(_header(msg, "X-Autoreply")) or bounce or not address
     )
+    bounced: tuple[str, ...] = ()
+    if bounce:
+        own = _message_id(msg, raw)
+        quoted_ids = re.findall(rb"(?im)^(?:Message-ID|In-Reply-To|References):\s*(<[^<>\s]{1,250}>)", raw)
+        bounced = tuple(dict.fromkeys(i.decode("ascii", "replace") for i in quoted_ids if i.decode("ascii", "replace") != own))
     return ParsedMail(
+        bounced_ids=bounced,
         message_id=_message_id(msg, raw), sender=address, sender_name=name.strip(),
         subject=_header(msg, "Subject")[:998], text=new, quoted=quoted, in_reply_to=_references(msg),
         attachments=tuple(attachments), auto_submitted=auto_submitted, is_bounce=bounce,

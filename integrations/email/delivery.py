@@ -1,0 +1,37 @@
+"""An adviser's reply to an e-mail ticket goes out as a proper e-mail in the customer's thread."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.models import MailMessage, Message, Ticket
+from bot.services.delivery import DeliveryFailed
+from integrations.email import outgoing
+from integrations.email.intake import ticket_tag
+
+
+class EmailDeliverer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __call__(self, session: Session, ticket: Ticket, message: Message) -> str | None:
+        thread = list(session.scalars(select(MailMessage).where(MailMessage.conversation_id == ticket.conversation_id)
+                                      .order_by(MailMessage.id)))
+        contact = ticket.contact or {}
+        to = str(contact.get("email") or "")
+        if not thread or not to:
+            raise DeliveryFailed("no address to answer")
+        last = thread[-1]
+        subject = last.subject if last.subject.lower().startswith("re:") else f"Re: {last.subject}".strip()
+        if ticket_tag(ticket.id) not in subject:
+            subject = f"{subject} {ticket_tag(ticket.id)}"
+        mail = outgoing.new_message(sender=str(contact.get("mailbox") or last.mailbox), to=to, subject=subject,
+                                    body=message.text, in_reply_to=last.message_id,
+                                    references=tuple(m.message_id for m in thread[:-1]))
+        try:
+            outgoing.send(self.settings, mail)
+        except outgoing.SendFailed as exc:
+            raise DeliveryFailed(str(exc)) from exc
+        return str(mail["Message-ID"])
