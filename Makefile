@@ -10,7 +10,7 @@ HUB := .venv/bin
 RASA := .venv-rasa/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test lint unit rasa-test eval bench bench-desk model chromium services lock clean
+.PHONY: help run test lint unit rasa-test eval bench bench-desk bench-mail model chromium services lock clean
 
 help:
 	@echo "make run    set up everything and start Luotsi (web chat on http://127.0.0.1:8000/)"
@@ -77,6 +77,9 @@ bench: model services
 
 bench-desk: model services
 	@$(HUB)/python scripts/bench_desk.py
+
+bench-mail: .venv/.stamp services
+	@$(HUB)/python scripts/bench_mail.py
 
 lock:
 	@$(HUB)/pip freeze --exclude-editable | sed '1i # pip freeze of .venv (Python 3.12); regenerate with: make lock' > requirements/hub.lock
