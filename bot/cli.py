@@ -97,6 +97,7 @@ class Stack:
             LUOTSI_HOME_AREA=self.settings.home_area,
             LUOTSI_SMTP_PORT=str(self.settings.smtp_port),
             LUOTSI_MAILBOXES=self.settings.mailboxes,
+            **({"LUOTSI_SMTP_RELAY": self.settings.smtp_relay} if self.settings.smtp_relay else {}),
             # Rasa logs message texts at debug level; customers type identity codes and health
             # details, so its level is pinned here.
             LOG_LEVEL="INFO",

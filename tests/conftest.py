@@ -69,9 +69,33 @@ def _model() -> Path:
     return path
 
 
+class MailCapture:
+    """A real SMTP server on loopback standing in for the city's mail relay: keeps what it gets."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """The real stack — Rasa server, action server, hub — on free ports with a fresh SQLite."""
+def relay() -> Iterator[tuple[str, MailCapture]]:
+    from aiosmtpd.controller import Controller
+
+    capture = MailCapture()
+    controller = Controller(capture, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield f"127.0.0.1:{controller.port}", capture
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, relay: tuple[str, MailCapture]) -> Iterator[object]:
+    """The real stack — Rasa server, action server, hub, mail — on free ports with a fresh SQLite."""
     from bot.cli import Stack
 
     tmp = tmp_path_factory.mktemp("stack")
@@ -81,6 +105,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         rasa_url=f"http://127.0.0.1:{free_port()}",
         actions_port=free_port(),
         smtp_port=free_port(),
+        smtp_relay=relay[0],
     )
     running = Stack(settings=settings, model=_model(), log_dir=tmp / "logs")
     running.start()

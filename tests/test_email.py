@@ -15,7 +15,7 @@ from bot.db import make_engine, make_sessionmaker, migrate
 from bot.models import Conversation, MailMessage, Message, Ticket
 from integrations.email.parse import parse_mail
 from integrations.email.server import make_controller
-from tests.conftest import free_port
+from tests.conftest import MailCapture, free_port
 
 FIXTURES = Path(__file__).parent / "data" / "mail"
 
@@ -165,19 +165,12 @@ def test_no_message_id_still_deduplicates() -> None:
     assert parse_mail(raw).message_id != parse_mail(raw + b"x").message_id
 
 
-class _Capture:
-    """A second real SMTP server on loopback that keeps what Luotsi sends out."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-        return "250 OK"
+_Capture = MailCapture
 
 
 @pytest.fixture
 def relay() -> Iterator[tuple[str, _Capture]]:
+    """A fresh capture per test (the session-wide one belongs to the stack)."""
     from aiosmtpd.controller import Controller
 
     capture = _Capture()

@@ -155,3 +155,34 @@ def test_the_stack_accepts_mail_for_its_mailboxes(stack) -> None:  # type: ignor
         code, _ = client.data(b"From: maija@firma.fi\r\nSubject: Palkkatuki\r\nMessage-ID: <stack-1@firma.fi>\r\n\r\n"
                               b"Voiko palkkatukea saada osa-aikaiseen tyohon?\r\n")
     assert code == 250
+
+
+def test_mail_is_classified_and_a_common_question_answered(stack, relay) -> None:  # type: ignore[no-untyped-def]
+    import smtplib
+    import time
+    from email import message_from_bytes, policy
+
+    from sqlalchemy import select
+
+    from bot.db import make_engine, make_sessionmaker
+    from bot.models import Ticket
+
+    _, capture = relay
+    before = len(capture.messages)
+    raw = (b"From: Maija Virtanen <maija.v@firma.fi>\r\nSubject: Palkkatuki\r\nMessage-ID: <class-1@firma.fi>\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+           + "Hei, miten saamme palkkatukea uuden työntekijän palkkaamiseen?\r\n".encode())
+    with smtplib.SMTP(stack.settings.smtp_host, stack.settings.smtp_port, timeout=30) as client:
+        client.sendmail("maija.v@firma.fi", ["employers@luotsi.localhost"], raw)
+    deadline = time.monotonic() + 15
+    while len(capture.messages) == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(capture.messages) > before, "no acknowledgement reached the relay"
+    ack = message_from_bytes(capture.messages[-1][2], policy=policy.default)
+    body = ack.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")  # type: ignore[union-attr]
+    assert render("utter_pay_subsidy", "fi").text[:60] in body
+    engine = make_engine(stack.settings.database_url)
+    with make_sessionmaker(engine)() as db:
+        topics = list(db.scalars(select(Ticket.topic).where(Ticket.channel == "email")))
+    engine.dispose()
+    assert "pay_subsidy" in topics

@@ -48,6 +48,19 @@ class RasaClient:
             raise RasaUnavailable(type(exc).__name__) from exc
         return [parse_reply(item) for item in payload if isinstance(item, dict)]
 
+    def parse(self, text: str) -> tuple[str | None, float]:
+        """The assistant's NLU on a text (Rasa's /model/parse): the intent and its confidence."""
+        try:
+            response = self.client.post("/model/parse", params={"token": self.token} if self.token else None,
+                                        json={"text": text[:2000]})
+            response.raise_for_status()
+            intent = response.json().get("intent") or {}
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("rasa.parse_unavailable error=%s", type(exc).__name__)
+            raise RasaUnavailable(type(exc).__name__) from exc
+        name = intent.get("name")
+        return (str(name) if name else None), float(intent.get("confidence") or 0.0)
+
     def status(self) -> str | None:
         """None when Rasa is up with a model loaded, else why not."""
         try:

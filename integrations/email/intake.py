@@ -129,9 +129,34 @@ def check_acknowledge(session: Session, accepted: Accepted, envelope_sender: str
     return len(recent) <= ACKS_PER_SENDER_PER_DAY
 
 
+ANSWER_CONFIDENCE = 0.6
+TOPIC_INTENTS = frozenset({
+    "register_jobseeker", "unemployment_benefit", "jobseeker_obligations", "initial_interview", "job_search_help",
+    "labour_market_training", "self_motivated_study", "startup_grant", "learn_finnish", "competence_centre",
+    "youth_services", "interpreter", "contact_info", "recruiting_help", "pay_subsidy", "espoo_recruitment_subsidy",
+    "youth_employment_voucher", "employment_subsidy_55", "change_security", "joint_purchase_training",
+})
+
+
+def do_classify(session: Session, ticket_id: str | None, intent: str | None, confidence: float) -> str | None:
+    """Record the assistant's topic on the ticket; change security from an employer goes first.
+    Returns the topic when it is sure enough to send the common answer."""
+    if ticket_id is None or intent not in TOPIC_INTENTS:
+        return None
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        return None
+    ticket.topic = ticket.topic or intent
+    if intent == "change_security" and ticket.queue == "employer_advisory" and confidence >= ANSWER_CONFIDENCE:
+        ticket.priority = max(ticket.priority, 10)
+    session.commit()
+    return intent if confidence >= ANSWER_CONFIDENCE else None
+
+
 def build_acknowledgement(session: Session, accepted: Accepted, *, mailbox: str, queue: str, now: datetime,
-                          hours: shifts.OpeningHours) -> tuple[str, str]:
-    """(subject, body) in the sender's language: the ticket reference and when an adviser answers."""
+                          hours: shifts.OpeningHours, topic: str | None = None) -> tuple[str, str]:
+    """(subject, body) in the sender's language: the ticket reference, when an adviser answers and,
+    for a common question, the assistant's own answer to it."""
     language = accepted.language if accepted.language in langid.TIER1 else "en"
     ticket = accepted.ticket_id or "-"
     if shifts.city_on_shift(session, queue, CHANNEL, now):
@@ -141,4 +166,7 @@ def build_acknowledgement(session: Session, accepted: Accepted, *, mailbox: str,
         when = render("sys_mail_when_closed", language, opens_at=opens.strftime("%d.%m.%Y %H:%M")).text
     subject = f"{render('sys_mail_ack_subject', language, ticket=ticket).text} {ticket_tag(ticket)}"
     body = render("sys_mail_ack", language, ticket=ticket, when=when).text
+    if topic:
+        answer = render(f"utter_{topic}", language).text
+        body = f"{body}\n\n{'—' * 20}\n\n{answer}"
     return subject, body

@@ -23,8 +23,15 @@ from sqlalchemy.orm import sessionmaker
 from bot.config import Settings, get_settings
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.services import shifts
+from bot.services.rasa import RasaClient, RasaUnavailable
 from integrations.email import outgoing
-from integrations.email.intake import Accepted, build_acknowledgement, check_acknowledge, do_accept_mail
+from integrations.email.intake import (
+    Accepted,
+    build_acknowledgement,
+    check_acknowledge,
+    do_accept_mail,
+    do_classify,
+)
 
 log = logging.getLogger("integrations.email")
 
@@ -37,6 +44,7 @@ class IntakeHandler:
         self.home_area = settings.home_area
         self.reopen_days = settings.reopen_days
         self.settings = settings
+        self.rasa = RasaClient(settings.rasa_url, timeout=5.0, token=settings.rasa_token)
         self._pending: set[asyncio.Future[None]] = set()
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -52,14 +60,28 @@ class IntakeHandler:
                                   now=datetime.now(timezone.utc), hours=self.hours,
                                   home_area=self.home_area, reopen_days=self.reopen_days)
 
+    def _classify(self, accepted: Accepted) -> tuple[str | None, float]:
+        """The assistant's NLU on the new text; without Rasa the mail is still kept, just unclassified."""
+        text = "\n".join(part for part in (accepted.parsed.subject, accepted.parsed.text) if part)
+        if not text.strip():
+            return None, 0.0
+        try:
+            return self.rasa.parse(text)
+        except RasaUnavailable:
+            return None, 0.0
+
     def _acknowledge(self, accepted: Accepted, mailbox: str, envelope_sender: str) -> None:
         """After the 250: answer the sender, unless they are a robot or answered too often."""
         now = datetime.now(timezone.utc)
+        if accepted.duplicate or accepted.parsed.is_bounce:
+            return
+        intent, confidence = self._classify(accepted)
         with self.factory() as db:
+            topic = do_classify(db, accepted.ticket_id, intent, confidence)
             if not check_acknowledge(db, accepted, envelope_sender, now):
                 return
             subject, body = build_acknowledgement(db, accepted, mailbox=mailbox, queue=self.mailboxes[mailbox],
-                                                  now=now, hours=self.hours)
+                                                  now=now, hours=self.hours, topic=topic)
         message = outgoing.new_message(sender=mailbox, to=accepted.parsed.sender, subject=subject, body=body,
                                        in_reply_to=accepted.parsed.message_id,
                                        references=accepted.parsed.in_reply_to, auto=True)
