@@ -318,3 +318,21 @@ def test_adviser_reply_goes_out_in_the_thread_and_a_bounce_is_noted(smtp_with_re
         kinds = [e.kind for e in db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))]
     engine.dispose()
     assert status == "undelivered" and "bounced" in kinds
+
+
+def test_huge_attachment_is_refused_and_a_normal_one_kept(smtp_server: Settings) -> None:
+    import base64
+
+    def with_attachment(size: int, mid: str) -> bytes:
+        blob = base64.encodebytes(b"\x00" * size).replace(b"\n", b"\r\n")
+        return (b"From: a@example.com\r\nTo: jobseekers@luotsi.localhost\r\nSubject: CV\r\n"
+                b"Message-ID: <" + mid.encode() + b">\r\nMIME-Version: 1.0\r\n"
+                b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nMy CV.\r\n'
+                b'--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="cv.pdf"\r\n'
+                b"Content-Transfer-Encoding: base64\r\n\r\n" + blob + b"--b--\r\n")
+
+    assert send(smtp_server, with_attachment(400_000, "huge@example.com"), to="jobseekers@luotsi.localhost")[0] == 552
+    assert send(smtp_server, with_attachment(20_000, "small@example.com"), to="jobseekers@luotsi.localhost")[0] == 250
+    assert len(tickets(smtp_server)) == 1
+    kept = parse_mail(with_attachment(20_000, "small@example.com"))
+    assert [(a.filename, a.size) for a in kept.attachments] == [("cv.pdf", 20_000)]
