@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,8 +81,9 @@ class MailCapture:
         return "250 OK"
 
 
-@pytest.fixture(scope="session")
-def relay() -> Iterator[tuple[str, MailCapture]]:
+@contextmanager
+def running_capture() -> Iterator[tuple[str, MailCapture]]:
+    """A MailCapture listening on a free loopback port: ("host:port", capture)."""
     from aiosmtpd.controller import Controller
 
     capture = MailCapture()
@@ -91,6 +93,12 @@ def relay() -> Iterator[tuple[str, MailCapture]]:
         yield f"127.0.0.1:{controller.port}", capture
     finally:
         controller.stop()
+
+
+@pytest.fixture(scope="session")
+def relay() -> Iterator[tuple[str, MailCapture]]:
+    with running_capture() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

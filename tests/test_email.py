@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from bot.db import make_engine, make_sessionmaker, migrate
 from bot.models import Conversation, MailMessage, Message, Ticket
 from integrations.email.parse import parse_mail
 from integrations.email.server import make_controller
-from tests.conftest import MailCapture, free_port
+from tests.conftest import MailCapture, free_port, running_capture
 
 FIXTURES = Path(__file__).parent / "data" / "mail"
 
@@ -30,17 +31,24 @@ def mail_settings(tmp_path: Path) -> Settings:
                     smtp_max_bytes=200_000, db_busy_seconds=0.5)
 
 
-@pytest.fixture
-def smtp_server(mail_settings: Settings) -> Iterator[Settings]:
-    migrate(mail_settings.database_url)
-    engine = make_engine(mail_settings.database_url, busy_seconds=mail_settings.db_busy_seconds)
-    controller = make_controller(mail_settings, make_sessionmaker(engine))
+@contextmanager
+def intake_server(settings: Settings) -> Iterator[Settings]:
+    """The real SMTP intake on loopback, on the settings' database."""
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url, busy_seconds=settings.db_busy_seconds)
+    controller = make_controller(settings, make_sessionmaker(engine))
     controller.start()
     try:
-        yield mail_settings
+        yield settings
     finally:
         controller.stop()
         engine.dispose()
+
+
+@pytest.fixture
+def smtp_server(mail_settings: Settings) -> Iterator[Settings]:
+    with intake_server(mail_settings) as running:
+        yield running
 
 
 def send(settings: Settings, raw: bytes, to: str = "employers@luotsi.localhost", sender: str = "x@example.com") -> tuple[int, bytes]:
@@ -165,38 +173,21 @@ def test_no_message_id_still_deduplicates() -> None:
     assert parse_mail(raw).message_id != parse_mail(raw + b"x").message_id
 
 
-_Capture = MailCapture
-
-
 @pytest.fixture
-def relay() -> Iterator[tuple[str, _Capture]]:
+def relay() -> Iterator[tuple[str, MailCapture]]:
     """A fresh capture per test (the session-wide one belongs to the stack)."""
-    from aiosmtpd.controller import Controller
-
-    capture = _Capture()
-    controller = Controller(capture, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield f"127.0.0.1:{controller.port}", capture
-    finally:
-        controller.stop()
+    with running_capture() as running:
+        yield running
 
 
 @pytest.fixture
-def smtp_with_relay(mail_settings: Settings, relay: tuple[str, _Capture]) -> Iterator[tuple[Settings, _Capture]]:
+def smtp_with_relay(mail_settings: Settings, relay: tuple[str, MailCapture]) -> Iterator[tuple[Settings, MailCapture]]:
     mail_settings.smtp_relay = relay[0]
-    migrate(mail_settings.database_url)
-    engine = make_engine(mail_settings.database_url, busy_seconds=mail_settings.db_busy_seconds)
-    controller = make_controller(mail_settings, make_sessionmaker(engine))
-    controller.start()
-    try:
+    with intake_server(mail_settings):
         yield mail_settings, relay[1]
-    finally:
-        controller.stop()
-        engine.dispose()
 
 
-def _wait_for(capture: _Capture, count: int, seconds: float = 5.0) -> None:
+def _wait_for(capture: MailCapture, count: int, seconds: float = 5.0) -> None:
     import time
 
     deadline = time.monotonic() + seconds
@@ -205,7 +196,7 @@ def _wait_for(capture: _Capture, count: int, seconds: float = 5.0) -> None:
     time.sleep(0.2)  # and nothing more arrives
 
 
-def test_acknowledgement_in_the_senders_language_through_the_relay(smtp_with_relay: tuple[Settings, _Capture]) -> None:
+def test_acknowledgement_in_the_senders_language_through_the_relay(smtp_with_relay: tuple[Settings, MailCapture]) -> None:
     from email import message_from_bytes, policy
 
     from bot.locales import render
@@ -225,7 +216,7 @@ def test_acknowledgement_in_the_senders_language_through_the_relay(smtp_with_rel
     assert render("sys_mail_ack", "fi", ticket="X", when="Y").text.split("X")[0].strip() in body  # Finnish
 
 
-def test_no_acknowledgement_to_robots_lists_bounces_or_the_null_sender(smtp_with_relay: tuple[Settings, _Capture]) -> None:
+def test_no_acknowledgement_to_robots_lists_bounces_or_the_null_sender(smtp_with_relay: tuple[Settings, MailCapture]) -> None:
     settings, capture = smtp_with_relay
     send(settings, fixture("auto_reply.eml"), sender="boss@firma.fi")
     send(settings, fixture("missing_from.eml"), sender="x@example.com")
@@ -235,7 +226,7 @@ def test_no_acknowledgement_to_robots_lists_bounces_or_the_null_sender(smtp_with
     assert len(tickets(settings)) == 3  # still kept for the advisers
 
 
-def test_acknowledgements_are_limited_per_sender(smtp_with_relay: tuple[Settings, _Capture]) -> None:
+def test_acknowledgements_are_limited_per_sender(smtp_with_relay: tuple[Settings, MailCapture]) -> None:
     settings, capture = smtp_with_relay
     for n in range(6):
         raw = (f"From: flood@example.com\r\nSubject: question {n}\r\nMessage-ID: <flood-{n}@example.com>\r\n\r\n"
@@ -246,7 +237,7 @@ def test_acknowledgements_are_limited_per_sender(smtp_with_relay: tuple[Settings
     assert len(tickets(settings)) == 6
 
 
-def test_subject_reference_joins_the_ticket(smtp_with_relay: tuple[Settings, _Capture]) -> None:
+def test_subject_reference_joins_the_ticket(smtp_with_relay: tuple[Settings, MailCapture]) -> None:
     settings, _ = smtp_with_relay
     send(settings, fixture("attachment_traversal_name.eml"))
     [ticket] = tickets(settings)
@@ -258,19 +249,12 @@ def test_subject_reference_joins_the_ticket(smtp_with_relay: tuple[Settings, _Ca
 
 def test_relay_down_still_keeps_the_mail(mail_settings: Settings) -> None:
     mail_settings.smtp_relay = f"127.0.0.1:{free_port()}"  # nothing listens there
-    migrate(mail_settings.database_url)
-    engine = make_engine(mail_settings.database_url)
-    controller = make_controller(mail_settings, make_sessionmaker(engine))
-    controller.start()
-    try:
+    with intake_server(mail_settings):
         assert send(mail_settings, fixture("cp1251_base64.eml"), to="jobseekers@luotsi.localhost")[0] == 250
-    finally:
-        controller.stop()
-        engine.dispose()
     assert len(tickets(mail_settings)) == 1
 
 
-def test_adviser_reply_goes_out_in_the_thread_and_a_bounce_is_noted(smtp_with_relay: tuple[Settings, _Capture]) -> None:
+def test_adviser_reply_goes_out_in_the_thread_and_a_bounce_is_noted(smtp_with_relay: tuple[Settings, MailCapture]) -> None:
     from email import message_from_bytes, policy
 
     from fastapi.testclient import TestClient

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Message, Ticket, TicketEvent
@@ -43,8 +44,6 @@ def do_deliver_reply(session: Session, deliverers: Mapping[str, Deliverer], tick
 
 def do_mark_bounced(session: Session, external_ids: tuple[str, ...], now: datetime) -> Ticket | None:
     """A bounce names our outgoing message: mark it undelivered on its ticket."""
-    from sqlalchemy import select
-
     if not external_ids:
         return None
     message = session.scalars(select(Message).where(Message.external_id.in_(external_ids))).first()
