@@ -18,6 +18,8 @@ from bot.db import make_engine, make_sessionmaker, migrate
 from bot.services.auth import LoginThrottle
 from bot.services.rasa import RasaClient
 from integrations.email.delivery import EmailDeliverer
+from integrations.telegram import webhook as telegram_webhook
+from integrations.telegram.delivery import TelegramDeliverer
 from integrations.webchat import api as webchat_api
 from integrations.webchat import live as webchat_live
 from nlu import langid
@@ -46,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.login_throttle = LoginThrottle()
     # channels whose replies must be pushed; the web chat pulls its own over its live stream
-    app.state.deliverers = {"email": EmailDeliverer(settings)}
+    app.state.deliverers = {"email": EmailDeliverer(settings), "telegram": TelegramDeliverer()}
     app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout, settings.rasa_token)
     app.add_middleware(BodyLimit)
     install_error_handlers(app)
@@ -59,5 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console.install(app)
     app.include_router(webchat_api.router)
     app.include_router(webchat_live.router)
+    if settings.telegram_token and settings.telegram_mode == "webhook":
+        app.include_router(telegram_webhook.router)
     logging.getLogger("bot").setLevel(logging.INFO)
     return app

@@ -36,7 +36,21 @@ class Settings(BaseSettings):
     # How long a writer waits for a locked SQLite database before giving up (451 for mail).
     db_busy_seconds: float = 15.0
     telegram_token: str | None = None
+    # python-telegram-bot's base_url form: the token is appended (or put where "{token}" stands)
     telegram_api_url: str = "https://api.telegram.org/bot"
+    # where files are downloaded from; derived from telegram_api_url ("/bot" → "/file/bot") when unset
+    telegram_file_url: str | None = None
+    # "polling" (getUpdates, the default) or "webhook" (Telegram posts to /telegram/webhook on the hub)
+    telegram_mode: str = "polling"
+    # the public HTTPS address Telegram posts to in webhook mode (default: LUOTSI_PUBLIC_URL + path)
+    telegram_webhook_url: str | None = None
+    # the secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; required in webhook mode
+    telegram_webhook_secret: str | None = None
+    telegram_poll_timeout: int = 25
+    # messages per second to all chats together (Telegram's broadcast limit is about 30)
+    telegram_rate_limit: float = 30.0
+    # biggest photo or document kept (the Bot API lets bots download up to 20 MB)
+    telegram_max_file_bytes: int = 20 * 1024 * 1024
     phone_auth_token: str | None = None
     translator: str = "none"
     max_text_chars: int = 5000
@@ -62,6 +76,13 @@ class Settings(BaseSettings):
             if address and queue:
                 out[address.strip().lower()] = queue.strip()
         return out
+
+    @property
+    def telegram_files_url(self) -> str:
+        if self.telegram_file_url:
+            return self.telegram_file_url
+        api = self.telegram_api_url
+        return api[:-4] + "/file/bot" if api.endswith("/bot") else api.replace("/bot", "/file/bot", 1)
 
     @property
     def base_url(self) -> str:

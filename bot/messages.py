@@ -19,6 +19,9 @@ class InboundMessage:
     external_id: str  # the channel identity: widget id, Telegram chat id, e-mail address…
     text: str
     locale: str | None = None  # the client's language hint (widget locale, Telegram language_code)
+    # a language the customer picked in the channel's own UI (a Telegram language button): it
+    # decides the conversation's language outright, whatever the text looks like
+    chosen_language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.api.deps import current_adviser, get_session
 from bot.models import Adviser, Message, Ticket
 from bot.schemas.tickets import (
+    AttachmentPublic,
     CloseRequest,
     QueueList,
     QueuePublic,
@@ -22,6 +23,7 @@ from bot.schemas.tickets import (
     TransferRequest,
 )
 from bot.services import tickets as svc
+from bot.services.attachments import access_attachment_by_ticket, attachments_of, download_headers
 from bot.services.delivery import do_deliver_reply
 
 router = APIRouter(prefix="/api", tags=["advisers"])
@@ -39,9 +41,14 @@ def to_public(session: Session, ticket: Ticket, *, transcript: bool) -> TicketPu
         messages = session.scalars(
             select(Message).where(Message.conversation_id == ticket.conversation_id).order_by(Message.id)
         )
-        entries = [TranscriptEntry(id=m.id, sender=m.sender, text=m.text, language=m.language,
-                                   translation=m.translation, translation_language=m.translation_language,
-                                   created_at=m.created_at) for m in messages]
+        files = attachments_of(session, ticket.conversation_id)
+        entries = [TranscriptEntry(
+            id=m.id, sender=m.sender, text=m.text, language=m.language, translation=m.translation,
+            translation_language=m.translation_language, status=m.status, created_at=m.created_at,
+            attachments=[AttachmentPublic(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size,
+                                          url=f"/api/tickets/{ticket.id}/attachments/{a.id}")
+                         for a in files.get(m.id, [])],
+        ) for m in messages]
     assigned = session.get(Adviser, ticket.assigned_to).username if ticket.assigned_to else None  # type: ignore[union-attr]
     return TicketPublic(
         id=ticket.id, channel=ticket.channel, queue=ticket.queue, status=ticket.status, priority=ticket.priority,
@@ -90,6 +97,15 @@ def read_ticket(ticket_id: str, me: Me, session: Db) -> TicketPublic:
     return to_public(session, ticket, transcript=True)
 
 
+@router.get("/tickets/{ticket_id}/attachments/{attachment_id}", response_class=Response)
+def read_attachment(ticket_id: str, attachment_id: int, me: Me, session: Db) -> Response:
+    """A file the customer sent with this ticket's conversation (a Telegram photo or document)."""
+    now = _now()
+    ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now)
+    attachment = access_attachment_by_ticket(session, ticket, attachment_id, me, now)
+    return Response(attachment.data, media_type=attachment.content_type, headers=download_headers(attachment))
+
+
 @router.post("/tickets/{ticket_id}/reply", response_model=TicketPublic)
 def create_reply(ticket_id: str, body: ReplyRequest, me: Me, session: Db, request: Request) -> TicketPublic:
     """Answer the customer in their own channel (web chat live, e-mail in the thread, …)."""
@@ -108,10 +124,13 @@ def create_transfer(ticket_id: str, body: TransferRequest, me: Me, session: Db) 
 
 
 @router.post("/tickets/{ticket_id}/close", response_model=TicketPublic)
-def create_close(ticket_id: str, body: CloseRequest, me: Me, session: Db) -> TicketPublic:
+def create_close(ticket_id: str, body: CloseRequest, me: Me, session: Db, request: Request) -> TicketPublic:
     now = _now()
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
-    return to_public(session, svc.do_close(session, ticket, me, body.outcome, now), transcript=False)
+    ticket, notice = svc.do_close(session, ticket, me, body.outcome, now)
+    if notice is not None:
+        do_deliver_reply(session, request.app.state.deliverers, ticket, notice, now)
+    return to_public(session, ticket, transcript=False)
 
 
 @router.get("/queues", response_model=QueueList)

@@ -21,6 +21,7 @@ from bot.models import Adviser, AuthToken, Message, Queue, Shift, Ticket
 from bot.models.desk import CHANNELS, CITIES
 from bot.services import shifts
 from bot.services import tickets as svc
+from bot.services.attachments import access_attachment_by_ticket, attachments_of, download_headers
 from bot.services.auth import (
     AuthError,
     LoginThrottle,
@@ -224,8 +225,21 @@ def read_ticket_page(ticket_id: str, request: Request, session: Db) -> Response:
                                  .order_by(Message.id)).all()
     assigned = session.get(Adviser, ticket.assigned_to).username if ticket.assigned_to else None  # type: ignore[union-attr]
     return _page(request, "ticket.html", me, row, t=ticket, transcript=transcript, assigned=assigned,
+                 files=attachments_of(session, ticket.conversation_id),
                  mine=ticket.assigned_to == me.id, all_queues=list(session.scalars(select(Queue.code))),
                  outcomes=svc.OUTCOMES)
+
+
+@router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
+def read_attachment_page(ticket_id: str, attachment_id: int, request: Request, session: Db) -> Response:
+    me, _row = _signed_in(request, session)
+    now = _now()
+    try:
+        ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now)
+        attachment = access_attachment_by_ticket(session, ticket, attachment_id, me, now)
+    except svc.TicketError as exc:
+        return Response(str(exc), status_code=exc.status)
+    return Response(attachment.data, media_type=attachment.content_type, headers=download_headers(attachment))
 
 
 def _ticket_action(request: Request, session: Session, ticket_id: str, csrf: str,
@@ -271,7 +285,9 @@ def create_close_page(ticket_id: str, request: Request, session: Db,
                       outcome: Annotated[str, Form(max_length=32)] = "",
                       csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
     def act(ticket: Ticket, me: Adviser, now: datetime) -> str:
-        svc.do_close(session, ticket, me, outcome, now)
+        ticket, notice = svc.do_close(session, ticket, me, outcome, now)
+        if notice is not None:
+            do_deliver_reply(session, request.app.state.deliverers, ticket, notice, now)
         return "closed"
     return _ticket_action(request, session, ticket_id, csrf, act)
 

@@ -1,8 +1,11 @@
 """ORM models. The schema itself is owned by the Alembic migrations in bot/migrations."""
 
+from bot.models.attachment import Attachment
 from bot.models.base import Base
 from bot.models.conversation import Conversation, Message
 from bot.models.desk import AuthToken, Adviser, Queue, Shift, Ticket, TicketEvent
 from bot.models.mail import MailMessage
+from bot.models.telegram import TelegramChat, TelegramUpdate
 
-__all__ = ["Adviser", "AuthToken", "Base", "Conversation", "MailMessage", "Message", "Queue", "Shift", "Ticket", "TicketEvent"]
+__all__ = ["Adviser", "Attachment", "AuthToken", "Base", "Conversation", "MailMessage", "Message", "Queue", "Shift", "TelegramChat",
+           "TelegramUpdate", "Ticket", "TicketEvent"]

@@ -37,7 +37,11 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_conversation", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_message_conversation", "conversation_id", "id"),
+        # the Telegram outbox looks for "pending" replies several times a second
+        Index("ix_message_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
@@ -50,7 +54,8 @@ class Message(Base):
     translation_language: Mapped[str | None] = mapped_column(String(8))
     buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # inbound: "received" → "answered", or "kept" when the assistant could not answer;
-    # outbound: "sent", or "undelivered" when the channel refused it (an e-mail bounce)
+    # outbound: "sent"; "pending" while a channel worker still has to push it (Telegram);
+    # "undelivered" when the channel refused it (an e-mail bounce, a Telegram user who blocked us)
     status: Mapped[str] = mapped_column(String(16), default="received")
     # the channel's own id for an outgoing message (an e-mail's Message-ID), to match bounces
     external_id: Mapped[str | None] = mapped_column(String(255), index=True)

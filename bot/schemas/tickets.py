@@ -25,6 +25,14 @@ class HandoffPublic(BaseModel):
     notice: ReplyPublic
 
 
+class AttachmentPublic(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+
 class TranscriptEntry(BaseModel):
     id: int
     sender: str
@@ -32,6 +40,10 @@ class TranscriptEntry(BaseModel):
     language: str | None
     translation: str | None
     translation_language: str | None
+    # for the desk's own messages: "sent", "pending" (a channel worker still has to push it) or
+    # "undelivered" (the customer blocked the bot, the mail bounced)
+    status: str
+    attachments: list[AttachmentPublic] = []
     created_at: datetime
 
 

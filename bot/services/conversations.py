@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from bot.locales import render
 from bot.messages import InboundMessage, OutboundMessage, TicketRef, Turn
 from bot.models import Conversation, Message, Ticket
-from bot.services.language import decide_language
+from bot.services.attachments import NewAttachment, do_keep_attachment
+from bot.services.language import chosen_language, decide_language
 from bot.services.rasa import RasaClient, RasaUnavailable
 from nlu import langid
 
@@ -42,7 +43,8 @@ def access_conversation_by_identity(
 
 
 def _store_replies(
-    session: Session, conversation: Conversation, replies: list[OutboundMessage], language: str, now: datetime
+    session: Session, conversation: Conversation, replies: list[OutboundMessage], language: str, now: datetime,
+    status: str = "sent",
 ) -> None:
     for reply in replies:
         session.add(
@@ -52,25 +54,24 @@ def _store_replies(
                 text=reply.text,
                 language=language,
                 buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons] or None,
-                status="sent",
+                status=status,
                 created_at=now,
             )
         )
 
 
-def do_receive_message(
-    session: Session, rasa: RasaClient, message: InboundMessage, *, now: datetime
-) -> Turn:
-    """Store the customer's message, let the assistant answer, store and return the answer.
-
-    The customer's message is committed before anything else can fail, so an accepted
-    message is never lost, even when the assistant is down.
-    """
+def _receive(session: Session, message: InboundMessage, now: datetime,
+             commit: bool = True) -> tuple[Conversation, Message, str | None, tuple[str, ...]]:
+    """Commit the customer's message and the conversation's language after it; also returns the
+    language before it and the hints the assistant gets, so both sides decide alike."""
     conversation = access_conversation_by_identity(
         session, channel=message.channel, external_id=message.external_id, now=now, locale=message.locale
     )
     previous = conversation.language
-    decision = decide_language(message.text, previous, message.locale)
+    if message.chosen_language:
+        decision = chosen_language(message.chosen_language)
+    else:
+        decision = decide_language(message.text, previous, message.locale)
     language = decision.conversation_language
     inbound = Message(
         conversation_id=conversation.id,
@@ -86,12 +87,27 @@ def do_receive_message(
     if message.locale:
         conversation.locale = message.locale
     conversation.updated_at = now
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     log.info(
         "chat.received conversation=%s channel=%s language=%s method=%s",
         conversation.id, message.channel, decision.detected.language, decision.detected.method,
     )
+    return conversation, inbound, previous, decision.hints
 
+
+def do_receive_message(
+    session: Session, rasa: RasaClient, message: InboundMessage, *, now: datetime, reply_status: str = "sent"
+) -> Turn:
+    """Store the customer's message, let the assistant answer, store and return the answer.
+
+    The customer's message is committed before anything else can fail, so an accepted
+    message is never lost, even when the assistant is down. A channel that pushes its replies
+    from a worker (Telegram) stores them with `reply_status="pending"`; its worker sends them.
+    """
+    conversation, inbound, previous, hints = _receive(session, message, now)
     reply_language = conversation.language or "en"
     if conversation.handler == "human":
         # An adviser owns the conversation: the assistant stays silent; the message is theirs.
@@ -103,7 +119,7 @@ def do_receive_message(
         name = langid.LANGUAGE_NAMES_EN.get(reply_language, reply_language)
         replies.append(render("sys_tier2_notice", "en", language_name=name))
     try:
-        answers = rasa.send(conversation.id, message.text, {"language_hints": list(decision.hints)})
+        answers = rasa.send(conversation.id, message.text, {"language_hints": list(hints)})
         if not answers:  # an action or the NLG call failed inside Rasa: say so, keep the message
             raise RasaUnavailable("no answer")
         replies += answers
@@ -111,12 +127,31 @@ def do_receive_message(
     except RasaUnavailable:
         inbound.status = "kept"
         replies = [render("sys_unavailable", reply_language)]
-    _store_replies(session, conversation, replies, reply_language, now)
+    _store_replies(session, conversation, replies, reply_language, now, reply_status)
     session.commit()
     ticket = _handed_off_now(session, conversation)
     log.info("chat.answered conversation=%s replies=%d status=%s handoff=%s",
              conversation.id, len(replies), inbound.status, ticket.id if ticket else None)
     return Turn(conversation_id=conversation.id, language=reply_language, replies=tuple(replies), ticket=ticket)
+
+
+def do_answer_locally(session: Session, message: InboundMessage, replies: list[OutboundMessage], *,
+                      now: datetime, reply_status: str = "sent",
+                      attachment: NewAttachment | None = None) -> tuple[Turn, Message]:
+    """A turn the channel answers itself, without the assistant (Telegram's /start, /help, a file).
+
+    The customer's message (with its file, if any) and the answer are committed together and kept
+    in the transcript like any other turn; while an adviser owns the conversation the message is
+    marked as theirs.
+    """
+    conversation, inbound, _previous, _hints = _receive(session, message, now, commit=False)
+    if attachment is not None:
+        do_keep_attachment(session, inbound, attachment)
+    inbound.status = "for_adviser" if conversation.handler == "human" else "answered"
+    language = conversation.language or "en"
+    _store_replies(session, conversation, replies, language, now, reply_status)
+    session.commit()
+    return Turn(conversation_id=conversation.id, language=language, replies=tuple(replies)), inbound
 
 
 def _handed_off_now(session: Session, conversation: Conversation) -> TicketRef | None:

@@ -1,7 +1,10 @@
-"""Delivering an adviser's reply into the customer's own channel.
+"""Delivering an adviser's reply (or a notice such as "the ticket is closed") into the customer's
+own channel.
 
 The core knows channels only by name: the composition root registers one deliverer per channel
-that needs pushing (e-mail); the web chat needs none, its live stream picks replies up.
+that needs pushing (e-mail, Telegram); the web chat needs none, its live stream picks replies up.
+A deliverer either sends at once (e-mail) or marks the message "pending" for its channel's worker
+(Telegram, whose worker owns the rate limits); it raises DeliveryFailed when it cannot.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ class DeliveryFailed(Exception):
     pass
 
 
-# Sends the message; returns the channel's id for it (an e-mail Message-ID), used to match bounces.
+# Sends or queues the message; returns the channel's id for it (an e-mail Message-ID), used to match
+# bounces, or None.
 Deliverer = Callable[[Session, Ticket, Message], str | None]
 
 
@@ -33,13 +37,32 @@ def do_deliver_reply(session: Session, deliverers: Mapping[str, Deliverer], tick
         return
     try:
         message.external_id = deliver(session, ticket, message)
-        message.status = "sent"
     except DeliveryFailed as exc:
         message.status = "undelivered"
         session.add(TicketEvent(ticket_id=ticket.id, kind="undelivered", data={"message_id": message.id,
                                                                               "error": str(exc)[:200]}, at=now))
         log.warning("reply.undelivered ticket=%s channel=%s", ticket.id, ticket.channel)
     session.commit()
+
+
+def _latest_ticket(session: Session, conversation_id: str) -> Ticket | None:
+    return session.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id)
+                           .order_by(Ticket.created_at.desc())).first()
+
+
+def do_mark_undelivered(session: Session, message: Message, reason: str, now: datetime) -> Ticket | None:
+    """The channel could not deliver `message` (the customer blocked the bot, the address bounced):
+    the message says so, and for a reply or notice from the desk its ticket records it too.
+    The caller commits."""
+    message.status = "undelivered"
+    if message.sender not in ("adviser", "system"):
+        return None
+    ticket = _latest_ticket(session, message.conversation_id)
+    if ticket is not None:
+        session.add(TicketEvent(ticket_id=ticket.id, kind="undelivered",
+                                data={"message_id": message.id, "error": reason[:200]}, at=now))
+        log.warning("reply.undelivered ticket=%s reason=%s", ticket.id, reason[:40])
+    return ticket
 
 
 def do_mark_bounced(session: Session, external_ids: tuple[str, ...], now: datetime) -> Ticket | None:
@@ -50,8 +73,7 @@ def do_mark_bounced(session: Session, external_ids: tuple[str, ...], now: dateti
     if message is None:
         return None
     message.status = "undelivered"
-    ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == message.conversation_id)
-                             .order_by(Ticket.created_at.desc())).first()
+    ticket = _latest_ticket(session, message.conversation_id)
     if ticket is not None:
         session.add(TicketEvent(ticket_id=ticket.id, kind="bounced", data={"message_id": message.id}, at=now))
     return ticket

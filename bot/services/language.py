@@ -24,6 +24,12 @@ def check_locale(locale: str | None) -> str | None:
     return code
 
 
+def chosen_language(code: str) -> LanguageDecision:
+    """The customer picked the language themselves (a language button): no detection needed."""
+    return LanguageDecision(detected=langid.Detection(code, 1.0, "chosen"), conversation_language=code,
+                            hints=(code,))
+
+
 def decide_language(text: str, previous: str | None, locale: str | None) -> LanguageDecision:
     """Detect this message's language and the conversation's language after it.
 

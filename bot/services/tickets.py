@@ -232,21 +232,26 @@ def do_transfer(session: Session, ticket: Ticket, adviser: Adviser, queue: str, 
     return ticket
 
 
-def do_close(session: Session, ticket: Ticket, adviser: Adviser, outcome: str, now: datetime) -> Ticket:
+def do_close(session: Session, ticket: Ticket, adviser: Adviser, outcome: str,
+             now: datetime) -> tuple[Ticket, Message | None]:
+    """Close the ticket and give the conversation back to the assistant; returns the notice that
+    tells the customer so (for the caller to deliver in channels that push), if one was made."""
     if outcome not in OUTCOMES:
         raise TicketError("unknown_outcome", f"outcome must be one of {', '.join(OUTCOMES)}", status=422)
     if ticket.status == "closed":
         raise TicketError("closed", "the ticket is already closed", status=409)
     ticket.status, ticket.outcome, ticket.closed_at = "closed", outcome, now
     conversation = session.get(Conversation, ticket.conversation_id)
+    notice = None
     if conversation is not None:
         conversation.handler = "bot"
-        session.add(Message(conversation_id=conversation.id, sender="system",
-                            text=render("sys_ticket_closed", conversation.language).text,
-                            language=conversation.language, status="sent", created_at=now))
+        notice = Message(conversation_id=conversation.id, sender="system",
+                         text=render("sys_ticket_closed", conversation.language).text,
+                         language=conversation.language, status="sent", created_at=now)
+        session.add(notice)
     _event(session, ticket, "closed", now, adviser, outcome=outcome)
     session.commit()
-    return ticket
+    return ticket, notice
 
 
 def queue_depths(session: Session, now: datetime) -> list[dict[str, Any]]:

@@ -17,6 +17,8 @@ class EmailDeliverer:
         self.settings = settings
 
     def __call__(self, session: Session, ticket: Ticket, message: Message) -> str | None:
+        if message.sender != "adviser":
+            return None  # notices ("the ticket is closed") are for live channels, not a mail of their own
         thread = list(session.scalars(select(MailMessage).where(MailMessage.conversation_id == ticket.conversation_id)
                                       .order_by(MailMessage.id)))
         contact = ticket.contact or {}
