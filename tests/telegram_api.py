@@ -19,7 +19,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 TOKEN = "123456:TEST-luotsi-token"
 BOT = {"id": 123456, "is_bot": True, "first_name": "Luotsi", "username": "luotsi_test_bot",
@@ -31,6 +31,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float
+    status: int = 0  # the HTTP status answered
 
 
 @dataclass
@@ -60,7 +61,7 @@ class BotApi:
     def sent(self, chat_id: int | None = None, method: str = "sendMessage") -> list[dict[str, Any]]:
         with self._cond:
             calls = list(self.calls)
-        return [c.params for c in calls if c.method == method
+        return [c.params for c in calls if c.method == method and c.status == 200
                 and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
 
     def wait_for(self, predicate: Any, timeout: float = 20.0, what: str = "") -> Any:
@@ -81,15 +82,19 @@ class BotApi:
     # --- server side -------------------------------------------------------------------------
 
     def call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        with self._cond:
-            self.calls.append(Call(method, params, time.monotonic()))
+        """Answer one Bot API call; `sent()` counts only the calls that succeeded."""
+        record = Call(method, params, time.monotonic())
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
-            return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
-        result = handler(params)
-        if isinstance(result, tuple):
-            return result
-        return 200, {"ok": True, "result": result}
+            answer: tuple[int, dict[str, Any]] = (404, {"ok": False, "error_code": 404,
+                                                        "description": "Not Found: method not found"})
+        else:
+            result = handler(params)
+            answer = result if isinstance(result, tuple) else (200, {"ok": True, "result": result})
+        record.status = answer[0]
+        with self._cond:
+            self.calls.append(record)
+        return answer
 
     def _m_getMe(self, params: dict[str, Any]) -> Any:
         return BOT
@@ -192,7 +197,7 @@ def _handler(api: BotApi) -> type[BaseHTTPRequestHandler]:
         def _route(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            path = urlsplit(self.path).path
+            path = unquote(urlsplit(self.path).path)  # PTB sends the token's colon as %3A in file URLs
             if path.startswith("/file/bot"):
                 rest = path[len("/file/bot"):]
                 token, _, file_path = rest.partition("/")

@@ -102,17 +102,11 @@ def keyboard(buttons: Sequence[dict[str, Any]]) -> list[list[dict[str, str]]] | 
     return rows or None
 
 
-def language_keyboard() -> list[list[dict[str, str]]]:
-    pairs = [{"text": name, "callback_data": LANGUAGE_PREFIX + code} for code, name in LANGUAGE_CHOICES]
-    return [pairs[i:i + 2] for i in range(0, len(pairs), 2)]
-
-
-def render(text: str, buttons: Sequence[dict[str, Any]] | None = None, *, label: str | None = None,
-           extra_keyboard: list[list[dict[str, str]]] | None = None) -> list[Part]:
+def render(text: str, buttons: Sequence[dict[str, Any]] | None = None, *, label: str | None = None) -> list[Part]:
     """One outbound message as the sendMessage calls that carry it. `label` (the adviser's title)
     is set in bold before the text."""
     pieces = split_text(text, TEXT_LIMIT - (utf16_len(label) + 1 if label else 0))
-    rows = keyboard(buttons or []) or extra_keyboard
+    rows = keyboard(buttons or [])
     parts = []
     for index, piece in enumerate(pieces):
         body = html.escape(piece, quote=False)

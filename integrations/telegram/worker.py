@@ -164,11 +164,13 @@ class TelegramWorker:
                 log.warning("telegram.commands_failed language=%s error=%s", language, type(exc).__name__)
 
     async def _pause(self, event: asyncio.Event, seconds: float) -> None:
+        """Wait until `event` is set (then clear it) or `seconds` pass."""
         try:
             await asyncio.wait_for(event.wait(), timeout=seconds)
         except TimeoutError:
             pass
-        event.clear()
+        if event is not self._stop:
+            event.clear()
 
     # --- intake: long polling ---------------------------------------------------------------
 
