@@ -98,6 +98,7 @@ class Stack:
             LUOTSI_SMTP_PORT=str(self.settings.smtp_port),
             LUOTSI_MAILBOXES=self.settings.mailboxes,
             **({"LUOTSI_SMTP_RELAY": self.settings.smtp_relay} if self.settings.smtp_relay else {}),
+            **self._telegram_env(),
             # Rasa logs message texts at debug level; customers type identity codes and health
             # details, so its level is pinned here.
             LOG_LEVEL="INFO",
@@ -107,6 +108,19 @@ class Stack:
             # rasa_sdk binds 0.0.0.0 unless told otherwise; the action server is internal.
             SANIC_HOST="127.0.0.1",
         )
+        return env
+
+    def _telegram_env(self) -> dict[str, str]:
+        s = self.settings
+        if not s.telegram_token:
+            return {}
+        env = {"LUOTSI_TELEGRAM_TOKEN": s.telegram_token, "LUOTSI_TELEGRAM_API_URL": s.telegram_api_url,
+               "LUOTSI_TELEGRAM_MODE": s.telegram_mode, "LUOTSI_TELEGRAM_POLL_TIMEOUT": str(s.telegram_poll_timeout),
+               "LUOTSI_TELEGRAM_RATE_LIMIT": str(s.telegram_rate_limit)}
+        for name, value in (("FILE_URL", s.telegram_file_url), ("WEBHOOK_URL", s.telegram_webhook_url),
+                            ("WEBHOOK_SECRET", s.telegram_webhook_secret)):
+            if value:
+                env[f"LUOTSI_TELEGRAM_{name}"] = value
         return env
 
     def _spawn(self, name: str, argv: list[str]) -> None:
@@ -137,6 +151,8 @@ class Stack:
              "--auth-token", self.rasa_token],
         )
         self._spawn("mail", [sys.executable, "-m", "integrations.email.server"])
+        if self.settings.telegram_token:
+            self._spawn("telegram", [sys.executable, "-m", "integrations.telegram.worker"])
         self._spawn(
             "hub",
             [sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory", "--host",
@@ -260,7 +276,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"  adviser console   {base}/console\n"
             f"  e-mail intake     smtp://{settings.smtp_host}:{settings.smtp_port}  "
             f"({', '.join(settings.mailbox_queues())})\n"
-            f"  API docs          {base}/docs\n"
+            + (f"  Telegram          {settings.telegram_mode} via {httpx.URL(settings.telegram_api_url).host}\n"
+               if settings.telegram_token else "  Telegram          off (set LUOTSI_TELEGRAM_TOKEN to serve it)\n")
+            + f"  API docs          {base}/docs\n"
             f"  readiness         {base}/readyz\n"
             f"  Rasa              {settings.rasa_url}\n"
             f"  database          {settings.database_url}\n"

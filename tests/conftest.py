@@ -102,8 +102,17 @@ def relay() -> Iterator[tuple[str, MailCapture]]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, relay: tuple[str, MailCapture]) -> Iterator[object]:
-    """The real stack — Rasa server, action server, hub, mail — on free ports with a fresh SQLite."""
+def bot_api() -> Iterator[object]:
+    """The local Telegram Bot API the stack's Telegram worker talks to."""
+    from tests.telegram_api import running_bot_api
+
+    with running_bot_api() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, relay: tuple[str, MailCapture], bot_api) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """The real stack — Rasa server, action server, hub, mail, Telegram — on free ports with a fresh SQLite."""
     from bot.cli import Stack
 
     tmp = tmp_path_factory.mktemp("stack")
@@ -114,6 +123,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, relay: tuple[str, MailCaptur
         actions_port=free_port(),
         smtp_port=free_port(),
         smtp_relay=relay[0],
+        telegram_token=bot_api.token,
+        telegram_api_url=bot_api.url,
+        telegram_poll_timeout=1,
     )
     running = Stack(settings=settings, model=_model(), log_dir=tmp / "logs")
     running.start()

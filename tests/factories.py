@@ -38,3 +38,22 @@ def conversation(session: Session, external_id: str, *, language: str = "fi", te
                         status="answered", created_at=now()))
     session.commit()
     return c
+
+
+def staff_the_stack(database_url: str, username: str, *, languages: str = "fi,sv,en") -> None:
+    """A shift covering now for every queue (once), and an Espoo adviser, in a running stack's database."""
+    from sqlalchemy import select
+
+    from bot.db import make_engine, make_sessionmaker
+    from bot.models import Adviser, Queue
+
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine)() as session:
+        covered = session.scalars(select(Shift).where(Shift.city == "espoo", Shift.starts_at <= now(),
+                                                      Shift.ends_at > now())).first()
+        if covered is None:
+            for code in session.scalars(select(Queue.code)).all():
+                shift(session, "espoo", code)
+        if session.scalars(select(Adviser).where(Adviser.username == username)).first() is None:
+            adviser(session, username, languages=languages, max_open=50)
+    engine.dispose()

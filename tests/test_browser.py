@@ -100,20 +100,9 @@ def _ui(language: str, key: str) -> str:
 
 
 def _staff_the_stack(stack) -> None:  # type: ignore[no-untyped-def]
-    """A shift covering now for every queue, and an Espoo adviser, in the running stack's database."""
-    from sqlalchemy import select
-
-    from bot.db import make_engine, make_sessionmaker
-    from bot.models import Adviser, Queue
     from tests import factories as f
 
-    engine = make_engine(stack.settings.database_url)
-    with make_sessionmaker(engine)() as session:
-        if session.scalars(select(Adviser).where(Adviser.username == "espoo.e2e")).first() is None:
-            for code in session.scalars(select(Queue.code)).all():
-                f.shift(session, "espoo", code)
-            f.adviser(session, "espoo.e2e", languages="fi,sv,en", max_open=50)
-    engine.dispose()
+    f.staff_the_stack(stack.settings.database_url, "espoo.e2e")
 
 
 def test_customer_to_adviser_and_back(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
