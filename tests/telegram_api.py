@@ -224,9 +224,9 @@ def _handler(api: BotApi) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_bot_api(api: BotApi | None = None) -> Iterator[BotApi]:
+def running_bot_api(api: BotApi | None = None, port: int = 0) -> Iterator[BotApi]:
     api = api or BotApi()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(api))
     server.daemon_threads = True
     api.url = f"http://127.0.0.1:{server.server_address[1]}/bot"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -11,6 +11,7 @@ import asyncio
 import html
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -336,6 +337,38 @@ def test_a_block_reported_by_telegram_is_recorded(tg: Running) -> None:
     with tg.db() as db:
         assert db.get(TelegramChat, chat).blocked_at is not None  # type: ignore[union-attr]
     assert tg.api.sent(chat) == []
+
+
+def test_a_wrong_token_stops_the_worker_with_a_clear_error(api: BotApi, tg_settings: Settings) -> None:
+    from telegram.error import InvalidToken
+
+    wrong = tg_settings.model_copy(update={"telegram_token": "999:wrong"})
+    migrate(wrong.database_url)
+    worker = TelegramWorker(wrong, make_sessionmaker(make_engine(wrong.database_url)), RasaClient(wrong.rasa_url, 0.5))
+    with pytest.raises(InvalidToken):
+        asyncio.run(worker.run())
+
+
+def test_the_worker_waits_for_an_unreachable_bot_api(tg_settings: Settings) -> None:
+    from tests.conftest import free_port
+
+    port = free_port()
+    settings = tg_settings.model_copy(update={"telegram_api_url": f"http://127.0.0.1:{port}/bot"})
+    migrate(settings.database_url)
+    worker = TelegramWorker(settings, make_sessionmaker(make_engine(settings.database_url)),
+                            RasaClient(settings.rasa_url, 0.5))
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=lambda: loop.run_until_complete(worker.run()), daemon=True)
+    thread.start()
+    time.sleep(1.5)  # refused connections meanwhile; the worker keeps trying
+    assert thread.is_alive()
+    with running_bot_api(port=port) as api:
+        api.wait_for(lambda: any(c.method == "getUpdates" for c in api.calls), timeout=30, what="polling")
+        api.push(message_update(8700, "/help", language_code="fi"))
+        assert api.wait_sent(8700, 1)[0]["text"] == escaped("sys_telegram_help", "fi")
+        loop.call_soon_threadsafe(worker.stop)
+        thread.join(timeout=15)
+    assert not thread.is_alive()
 
 
 # --- webhook mode ----------------------------------------------------------------------------

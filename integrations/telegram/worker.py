@@ -28,7 +28,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -123,7 +130,20 @@ class TelegramWorker:
         app.add_error_handler(self.on_error)
 
     async def start(self) -> None:
-        await self.app.initialize()  # getMe: a wrong token or an unreachable Bot API stops us here
+        """getMe, the command menu, the webhook. A wrong token stops the worker with a clear message
+        (InvalidToken); an unreachable Bot API is waited for, so Telegram being down when Luotsi
+        starts does not stop the other channels."""
+        backoff = 1.0
+        while True:
+            try:
+                await self.app.initialize()
+                break
+            except (NetworkError, TimedOut) as exc:  # InvalidToken is neither: it stops the worker
+                log.warning("telegram.unreachable error=%s retry_in=%.0fs", type(exc).__name__, backoff)
+                await self._pause(self._stop, backoff)
+                if self._stop.is_set():
+                    return
+                backoff = min(backoff * 2, 60.0)
         await asyncio.to_thread(self._requeue)
         await self._register_commands()
         bot = self.app.bot
@@ -139,6 +159,8 @@ class TelegramWorker:
 
     async def run(self) -> None:
         await self.start()
+        if self._stop.is_set():
+            return
         loops = [self._process_loop(), self._outbox_loop()]
         if self.settings.telegram_mode != "webhook":
             loops.append(self._poll_loop())
