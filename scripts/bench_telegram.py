@@ -2,8 +2,8 @@
 """Telegram benchmarks (make bench-telegram): prints Markdown for docs/benchmarks.md.
 
 The real stack (action server, Rasa, hub) runs on free ports with a fresh SQLite database; the
-Telegram worker (python-telegram-bot, the same code `luotsi run` starts) runs against the local
-Bot API server of the tests. Measured end to end, from the update being offered by getUpdates to
+Telegram worker runs in its own process exactly as `luotsi run` starts it, against the local Bot
+API server of the tests (in this process). Measured end to end, from the update being offered by getUpdates to
 the sendMessage carrying the assistant's answer:
 - latency one update at a time (p50/p95);
 - a burst of updates from many chats at once: updates per second and latency (p50/p95), with
@@ -13,12 +13,11 @@ the sendMessage carrying the assistant's answer:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -29,9 +28,6 @@ sys.path.insert(0, str(ROOT))
 
 from bot.cli import Stack, ensure_model  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.db import make_engine, make_sessionmaker  # noqa: E402
-from bot.services.rasa import RasaClient  # noqa: E402
-from integrations.telegram.worker import TelegramWorker  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.telegram_api import BotApi, message_update, running_bot_api  # noqa: E402
 
@@ -52,43 +48,32 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
 
-def first_answer_at(api: BotApi, chat: int) -> float | None:
-    with api._cond:
-        times = [c.at for c in api.calls if c.method == "sendMessage" and c.status == 200
-                 and int(c.params.get("chat_id", 0)) == chat]
-    return times[0] if times else None
-
-
-def run_worker(settings: Settings, api: BotApi, rate: float) -> tuple[TelegramWorker, asyncio.AbstractEventLoop,
-                                                                     threading.Thread]:
-    worker_settings = settings.model_copy(update={"telegram_token": api.token, "telegram_api_url": api.url,
-                                                  "telegram_poll_timeout": 1, "telegram_rate_limit": rate})
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    worker = TelegramWorker(worker_settings, factory, RasaClient(settings.rasa_url, timeout=10.0))
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=lambda: loop.run_until_complete(worker.run()), daemon=True)
-    thread.start()
-    api.wait_for(lambda: any(c.method == "getUpdates" for c in api.calls), what="polling")
-    return worker, loop, thread
+def start_worker(stack: Stack, api: BotApi, rate: float, log: Path) -> subprocess.Popen[bytes]:
+    """The Telegram worker as `luotsi run` starts it: its own process, configured by the environment."""
+    env = {**stack._env(), "LUOTSI_TELEGRAM_TOKEN": api.token, "LUOTSI_TELEGRAM_API_URL": api.url,
+           "LUOTSI_TELEGRAM_POLL_TIMEOUT": "1", "LUOTSI_TELEGRAM_RATE_LIMIT": str(rate)}
+    worker = subprocess.Popen([sys.executable, "-m", "integrations.telegram.worker"], cwd=ROOT, env=env,
+                              stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    api.wait_for(lambda: any(c.method == "getUpdates" for c in api.calls), timeout=60, what="polling")
+    return worker
 
 
 def measure(api: BotApi, texts: list[str], chats: range, burst: bool) -> tuple[list[float], float]:
+    """Latency of each update (offered → its answer's sendMessage) and updates per second."""
     pushed: dict[int, float] = {}
     started = time.monotonic()
     if burst:
         updates = [message_update(chat, texts[i % len(texts)], language_code=None) for i, chat in enumerate(chats)]
-        now = time.monotonic()
-        pushed = dict.fromkeys(chats, now)
+        pushed = dict.fromkeys(chats, time.monotonic())
         api.push(*updates)
-        api.wait_for(lambda: all(first_answer_at(api, c) for c in chats), timeout=600, what="all answers")
+        api.wait_for(lambda: all(c in api.first_sent_at for c in chats), timeout=600, what="all answers")
     else:
         for i, chat in enumerate(chats):
             pushed[chat] = time.monotonic()
             api.push(message_update(chat, texts[i % len(texts)], language_code=None))
-            api.wait_for(lambda chat=chat: first_answer_at(api, chat), timeout=60, what="the answer")
-    answered = {c: first_answer_at(api, c) or 0.0 for c in chats}
-    latencies = [answered[c] - pushed[c] for c in chats]
-    elapsed = max(answered.values()) - started
+            api.wait_for(lambda chat=chat: chat in api.first_sent_at, timeout=60, what="the answer")
+    latencies = [api.first_sent_at[c] - pushed[c] for c in chats]
+    elapsed = max(api.first_sent_at[c] for c in chats) - started
     return latencies, len(chats) / elapsed
 
 
@@ -102,11 +87,10 @@ def main() -> None:
     stack.start()
     try:
         stack.wait_ready(timeout=300)
-        settings = settings.model_copy(update={"rasa_token": stack.rasa_token})
         chat = 10_000_000
         for rate, label in ((30.0, "30 msg/s (Telegram's limit)"), (10_000.0, "lifted")):
             with running_bot_api() as api:
-                worker, loop, thread = run_worker(settings, api, rate)
+                worker = start_worker(stack, api, rate, tmp / "logs" / "telegram.log")
                 try:
                     # warm-up: first turns of a new worker load lazy parts of PTB and the DB pool
                     measure(api, texts, range(chat, chat + 5), burst=False)
@@ -119,8 +103,8 @@ def main() -> None:
                     chat += BURST
                     rows.append((f"burst, {BURST} chats", label, BURST, pct(lat, 50), pct(lat, 95), per_s))
                 finally:
-                    loop.call_soon_threadsafe(worker.stop)
-                    thread.join(timeout=30)
+                    worker.terminate()
+                    worker.wait(timeout=30)
     finally:
         stack.stop()
     print(f"Machine: {os.uname().machine}, {os.cpu_count()} cores; SQLite (synchronous=FULL); real Rasa 3.6 "

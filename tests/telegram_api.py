@@ -10,6 +10,7 @@ offset as the acknowledgement of every update below it. Every call is recorded.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -44,6 +45,7 @@ class BotApi:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     fail_sends: int = 0  # the next N sendMessage calls fail with 500 (a Bot API hiccup)
     webhook: dict[str, Any] = field(default_factory=dict)
+    first_sent_at: dict[int, float] = field(default_factory=dict)  # chat → its first delivered message
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _next_message_id: int = 1000
     url: str = ""
@@ -130,6 +132,7 @@ class BotApi:
         text = str(params.get("text", ""))
         if not text or len(text.encode("utf-16-le")) // 2 > 4096 + 200:  # escapes count before parsing
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}
+        self.first_sent_at.setdefault(chat_id, time.monotonic())
         return self._message(chat_id, text=text)
 
     def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
@@ -183,6 +186,12 @@ def _params(handler: BaseHTTPRequestHandler, body: bytes) -> dict[str, Any]:
 def _handler(api: BotApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # headers and body go out in separate writes: without this, Nagle's algorithm and the
+            # client's delayed ACK hold every long-poll answer back ~40 ms
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
