@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import auth, health, internal, language, nlg, tickets
+from bot.api import auth, guidance, health, internal, language, nlg, tickets
 from bot.api.errors import install_error_handlers
 from bot.api.limits import BodyLimit
 from bot.config import Settings, get_settings
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(internal.router)
     app.include_router(auth.router)
     app.include_router(tickets.router)
+    app.include_router(guidance.router)
     console.install(app)
     app.include_router(webchat_api.router)
     app.include_router(webchat_live.router)

@@ -15,7 +15,9 @@ from bot.services.delivery import DeliveryFailed
 class TelegramDeliverer:
     def __call__(self, session: Session, ticket: Ticket, message: Message) -> str | None:
         conversation = session.get(Conversation, ticket.conversation_id)
-        chat = session.get(TelegramChat, int(conversation.external_id)) if conversation else None
+        if conversation is None or not conversation.external_id.lstrip("-").isdigit():
+            raise DeliveryFailed("no Telegram chat for this conversation")
+        chat = session.get(TelegramChat, int(conversation.external_id))
         if chat is not None and chat.blocked_at is not None:
             raise DeliveryFailed("blocked")  # the customer has blocked the bot: no use queueing it
         message.status = "pending"
