@@ -17,6 +17,8 @@ def consecutive_misses(events: List[Dict[str, Any]]) -> int:
     """How many of the customer's latest messages in a row were not understood."""
     misses = 0
     for event in reversed(events):
+        if event.get("event") == "active_loop":
+            break  # answers inside a guided conversation (a form) are not misses
         if event.get("event") != "user":
             continue
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")

@@ -14,6 +14,12 @@ class HubUnavailable(Exception):
 
 
 @dataclass(frozen=True)
+class GuidanceStep:
+    done: bool
+    messages: List[Dict[str, Any]]  # {"text", "buttons": [{"title", "payload"}]}
+
+
+@dataclass(frozen=True)
 class HandoffResult:
     ticket_id: str
     queue: str
@@ -48,3 +54,11 @@ class HubClient:
             ticket_id=data["ticket"]["id"], queue=data["ticket"]["queue"], status=data["ticket"]["status"],
             notice_text=data["notice"]["text"], notice_buttons=data["notice"].get("buttons") or [],
         )
+
+    async def guidance(self, *, conversation_id: str, start: Optional[str] = None, text: Optional[str] = None,
+                       role_hint: Optional[str] = None) -> GuidanceStep:
+        """One turn of a guided conversation, run by the hub (bot/services/guidance.py)."""
+        body: Dict[str, Any] = {"conversation_id": conversation_id, "start": start, "text": text,
+                                "role_hint": role_hint}
+        data = await self._post("/internal/guidance", body)
+        return GuidanceStep(done=bool(data["done"]), messages=list(data.get("messages") or []))

@@ -12,8 +12,15 @@ from sqlalchemy.orm import Session
 from bot.api.deps import get_session, get_settings
 from bot.config import Settings
 from bot.schemas.common import ButtonPublic, ReplyPublic
-from bot.schemas.tickets import HandoffPublic, HandoffRequest, TicketRefPublic
+from bot.schemas.tickets import (
+    GuidancePublic,
+    GuidanceRequest,
+    HandoffPublic,
+    HandoffRequest,
+    TicketRefPublic,
+)
 from bot.services import shifts
+from bot.services.guidance import do_guidance_turn
 from bot.services.tickets import do_handoff
 
 router = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=False)
@@ -45,3 +52,16 @@ def create_handoff(
         notice=ReplyPublic(text=result.notice.text,
                            buttons=[ButtonPublic(title=b.title, payload=b.payload) for b in result.notice.buttons]),
     )
+
+
+@router.post("/guidance", response_model=GuidancePublic, dependencies=[Depends(check_internal_token)])
+def create_guidance_turn(body: GuidanceRequest, session: Annotated[Session, Depends(get_session)]) -> GuidancePublic:
+    """One turn of a guided conversation (self-assessment, service needs): start it, or take an answer."""
+    try:
+        step = do_guidance_turn(session, body.conversation_id, now=datetime.now(timezone.utc), text=body.text,
+                                start=body.start, role_hint=body.role_hint)
+    except LookupError:
+        raise HTTPException(status_code=404, detail="no such conversation") from None
+    return GuidancePublic(done=step.done, messages=[
+        ReplyPublic(text=m.text, buttons=[ButtonPublic(title=b.title, payload=b.payload) for b in m.buttons])
+        for m in step.messages])

@@ -27,6 +27,11 @@ class Conversation(Base):
     locale: Mapped[str | None] = mapped_column(String(35))
     # "bot" while the assistant answers; "human" while an adviser owns the conversation.
     handler: Mapped[str] = mapped_column(String(8), default="bot")
+    # a guided conversation in progress (self-assessment or service-need mapping), and the last
+    # results of each; the results go into the hand-off packet (bot/services/guidance.py)
+    guidance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    assessment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    service_needs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

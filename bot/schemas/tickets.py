@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -12,6 +12,18 @@ class HandoffRequest(BaseModel):
     conversation_id: str = Field(max_length=64)
     reason: str = Field(max_length=32)
     topic: str | None = Field(default=None, max_length=64)
+
+
+class GuidanceRequest(BaseModel):
+    conversation_id: str = Field(max_length=64)
+    start: Literal["assessment", "needs"] | None = None
+    text: str | None = Field(default=None, max_length=5000)
+    role_hint: Literal["jobseeker", "employer"] | None = None
+
+
+class GuidancePublic(BaseModel):
+    done: bool
+    messages: list[ReplyPublic]
 
 
 class TicketRefPublic(BaseModel):

@@ -19,6 +19,7 @@ from bot.locales import render
 from bot.messages import OutboundMessage, TicketRef
 from bot.models import Adviser, Conversation, Message, Queue, Ticket, TicketEvent
 from bot.services import shifts
+from bot.services.guidance import handoff_packet
 
 EMPLOYER_TOPICS = frozenset({
     "recruiting_help", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
@@ -89,6 +90,7 @@ def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: st
     elif existing is not None and existing.closed_at and now - existing.closed_at < timedelta(days=reopen_days):
         ticket = existing
         ticket.status, ticket.assigned_to, ticket.outcome, ticket.closed_at = "queued", None, None, None
+        ticket.assessment = handoff_packet(conversation) or ticket.assessment
         _event(session, ticket, "reopened", now, reason=reason)
     else:
         queue = queue or choose_queue(topic, reason, home_area)
@@ -101,7 +103,7 @@ def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: st
             language=language, city_on_shift=city,
             needs_interpreter=bool(city) and language not in speakers, reason=reason, topic=topic,
             summary=_summary(session, conversation_id), contact=contact or {"channel": conversation.channel},
-            consent=consent, created_at=now,
+            consent=consent, assessment=handoff_packet(conversation), created_at=now,
         )
         session.add(ticket)
         session.flush()

@@ -1,0 +1,104 @@
+"""The guided conversations (language self-assessment, service-need mapping) as one Rasa form.
+
+Rasa owns the dialogue: the intents start `guidance_form`, whose one slot takes each answer as
+text; the hub owns the questionnaire (its state lives on the conversation), so these actions only
+pass the customer's words on and say what the hub answers, in the customer's language.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.hub_client import HubClient, HubUnavailable
+
+FLOW_OF_INTENT = {"language_assessment": "assessment", "service_needs": "needs"}
+EMPLOYER_INTENTS = {"recruiting_help", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
+                    "employment_subsidy_55", "change_security", "joint_purchase_training"}
+JOBSEEKER_INTENTS = {"register_jobseeker", "unemployment_benefit", "jobseeker_obligations", "initial_interview",
+                     "job_search_help", "labour_market_training", "self_motivated_study", "startup_grant",
+                     "learn_finnish", "competence_centre", "youth_services", "language_assessment"}
+SLOT = "guidance_answer"
+
+
+def role_hint(tracker: Tracker) -> Optional[str]:
+    """Employer or jobseeker, when the topics so far tell (so the mapping need not ask)."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if name in EMPLOYER_INTENTS:
+            return "employer"
+        if name in JOBSEEKER_INTENTS:
+            return "jobseeker"
+    return None
+
+
+def say(dispatcher: CollectingDispatcher, messages: List[Dict[str, Any]]) -> None:
+    for message in messages:
+        dispatcher.utter_message(text=message.get("text") or "", buttons=message.get("buttons") or None)
+
+
+class ActionGuidanceStart(Action):
+    def __init__(self, client: Optional[HubClient] = None) -> None:
+        self.client = client or HubClient()
+
+    def name(self) -> str:
+        return "action_guidance_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        intent = (tracker.latest_message or {}).get("intent", {}).get("name")
+        flow = FLOW_OF_INTENT.get(intent or "", "assessment")
+        try:
+            step = await self.client.guidance(conversation_id=tracker.sender_id, start=flow,
+                                              text=(tracker.latest_message or {}).get("text"),
+                                              role_hint=role_hint(tracker))
+        except HubUnavailable:
+            dispatcher.utter_message(response="utter_request_human")
+            return [SlotSet(SLOT, "unavailable")]  # the form finds its slot filled and ends at once
+        say(dispatcher, step.messages)
+        return [SlotSet(SLOT, "done" if step.done else None)]
+
+
+class ValidateGuidanceForm(FormValidationAction):
+    def __init__(self, client: Optional[HubClient] = None) -> None:
+        self.client = client or HubClient()
+
+    def name(self) -> str:
+        return "validate_guidance_form"
+
+    async def validate_guidance_answer(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> Dict[str, Any]:
+        text = (tracker.latest_message or {}).get("text") or str(slot_value or "")
+        try:
+            step = await self.client.guidance(conversation_id=tracker.sender_id, text=text)
+        except HubUnavailable:
+            dispatcher.utter_message(response="utter_request_human")
+            return {SLOT: "unavailable"}
+        say(dispatcher, step.messages)
+        return {SLOT: "done" if step.done else None}
+
+
+class ActionAskGuidanceAnswer(Action):
+    """The question is already said (by the start or by the validation); nothing to add."""
+
+    def name(self) -> str:
+        return "action_ask_guidance_answer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        return []
+
+
+class ActionGuidanceDone(Action):
+    def name(self) -> str:
+        return "action_guidance_done"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        return [SlotSet(SLOT, None)]

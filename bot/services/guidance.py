@@ -1,0 +1,396 @@
+"""The two guided conversations: language self-assessment and service-need mapping.
+
+Rasa starts them (intents `language_assessment`, `service_needs`) and runs them as a form whose
+every answer comes here through the action server (`/internal/guidance`); the state lives on the
+conversation, so any channel, any hub process and a restarted Rasa continue where the customer is.
+Questions and answers are in the customer's language (bot/locales/guidance/<lang>.yml); answers may
+be buttons or typed ("yes", "kyllä", "نعم", "haa", a number in any digits) in any tier-1 language.
+The results are stored with the conversation and go into the hand-off packet of its ticket.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.messages import Button, OutboundMessage
+from bot.models import Conversation, Ticket
+from bot.services import assessment, service_needs
+from bot.services.guidance_texts import guidance, reason_text
+from nlu import langid
+
+FLOWS = ("assessment", "needs")
+ASK_ORDER = ("age", "municipality", "registered_jobseeker", "unemployed_months", "goal", "education",
+             "foreign_language_speaker", "years_since_first_residence_permit", "finnish_level", "dismissed",
+             "years_with_employer")
+EMPLOYER_ORDER = ("employer_goal", "company_size", "dismissals_planned", "hiree.age", "hiree.municipality",
+                  "hiree.unemployed_months", "hiree.education", "hiree.foreign_language_speaker")
+NUMBER_FIELDS = {"age", "unemployed_months", "years_since_first_residence_permit", "years_with_employer",
+                 "company_size", "dismissals_planned"}
+YES_NO_FIELDS = {"registered_jobseeker", "foreign_language_speaker", "dismissed"}
+HANDOFF_BUTTON = "/request_human"
+SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Step:
+    messages: list[OutboundMessage]
+    done: bool
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower().strip()
+    text = re.sub(r"[\u064b-\u0652\u0640]", "", text)  # Arabic diacritics and tatweel
+    text = text.replace("أ", "ا").replace("إ", "ا").replace("آ", "ا")
+    return re.sub(r"[\s.!?,;:()«»\"'’`]+", " ", text).strip()
+
+
+def _choice(text: str, language: str, kinds: tuple[str, ...]) -> str | None:
+    """Which of `kinds` ("yes", "no", "stop", "skip") the customer's words mean: the conversation's
+    language first, then every other tier-1 language; a payload token means itself."""
+    said = _norm(text)
+    if said in kinds:
+        return said
+    order = [language] + [lang for lang in langid.TIER1 if lang != language]
+    for lang in order:
+        cat = guidance(lang)
+        words: dict[str, list[str]] = {k: [_norm(w) for w in cat["answers"].get(k, [])] for k in kinds}
+        if SKIP in kinds:
+            words[SKIP] = [*words.get(SKIP, []), _norm(cat["texts"]["needs_skip"])]
+        for kind in kinds:
+            if said in words.get(kind, []):
+                return kind
+    return None
+
+
+def _number(text: str) -> float | None:
+    """The first number in the text, in any script's digits ("٣", "3,5", "about 40")."""
+    digits = "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in unicodedata.normalize("NFKC", text))
+    found = re.search(r"\d+(?:[.,]\d+)?", digits)
+    return float(found.group().replace(",", ".")) if found else None
+
+
+def _text(lang: str, key: str, **values: Any) -> str:
+    text = str(guidance(lang)["texts"].get(key) or guidance("en")["texts"][key])
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", str(value))
+    return text
+
+
+def _msg(text: str, buttons: list[tuple[str, str]] | None = None) -> OutboundMessage:
+    return OutboundMessage(text=text, buttons=tuple(Button(title=t, payload=p) for t, p in buttons or []))
+
+
+# --- language self-assessment -----------------------------------------------------------------
+
+def _target_in(text: str, language: str) -> str | None:
+    """"test my Finnish", "mikä on ruotsin tasoni": the language to assess when the words name it."""
+    said = _norm(text)
+    for lang in dict.fromkeys([language, "en", "fi"]):
+        for code, name in guidance(lang)["targets"].items():
+            stem = _norm(str(name)).split()[0][:5]
+            if len(stem) >= 4 and stem in said:
+                return str(code)
+    for code, words in (("fi", ("suomi", "suome", "finsk", "finni", "finn", "фин", "فنلند", "finish")),
+                        ("sv", ("ruots", "swedi", "svensk", "швед", "سويد", "iswiidh")),
+                        ("en", ("engl", "англ", "انجليز", "ingiriis"))):
+        if any(w in said for w in words):
+            return code
+    return None
+
+
+def _question(state: dict[str, Any], language: str) -> OutboundMessage | None:
+    if not state.get("target"):
+        cat = guidance(language)
+        return _msg(_text(language, "assess_choose_target"), [(str(cat["targets"][c]), c) for c in assessment.TARGETS])
+    answers = [assessment.Answer(*a) for a in state["answers"]]
+    nxt = assessment.next_question(answers)
+    if nxt is None:
+        return None
+    skill, level = nxt
+    cat = guidance(language)
+    text = _text(language, "assess_question", number=len(answers) + 1, total=assessment.MAX_QUESTIONS,
+                 language=cat["targets"][state["target"]], skill=cat["skills"][skill],
+                 statement=cat["statements"][skill][level])
+    return _msg(text, [(_text(language, "assess_yes"), "yes"), (_text(language, "assess_no"), "no"),
+                       (_text(language, "assess_stop"), "stop")])
+
+
+def assessment_messages(result: assessment.Result, language: str, asked: set[str]) -> list[OutboundMessage]:
+    cat = guidance(language)
+    name = cat["targets"][result.target]
+    lines = [_text(language, "assess_result_header", language=name)]
+    for skill in assessment.SKILLS:
+        level = result.skills[skill]
+        label = cat["skills"][skill]
+        if level is None or skill not in asked:
+            lines.append(_text(language, "assess_result_partial", skill=label))
+        elif level == assessment.BELOW_A1:
+            lines.append(_text(language, "assess_result_below_a1", skill=label))
+        else:
+            lines.append(_text(language, "assess_result_line", skill=label, level=level, yki=result.yki[skill]))
+    if result.overall in assessment.LEVELS:
+        lines.append(_text(language, f"assess_level_{result.overall}"))
+    notes = []
+    if result.target == "en":
+        notes.append(_text(language, "assess_citizenship_target_en"))
+    else:
+        notes.append(_text(language, "assess_citizenship_yes" if result.citizenship_level else "assess_citizenship_no"))
+    notes.append(_text(language, "assess_integration_note"))
+    shown = {s: (result.skills[s] if result.skills[s] not in (None, assessment.BELOW_A1) else "–")
+             for s in assessment.SKILLS}
+    cv = _text(language, "assess_cv_intro") + "\n" + _text(language, "assess_cv_line", language=name, **shown)
+    return [_msg("\n".join(lines)), _msg("\n".join(notes)), _msg(cv),
+            _msg(_text(language, "assess_not_certificate") + "\n" + _text(language, "assess_adviser_offer"),
+                 [(_text(language, "needs_adviser_button"), HANDOFF_BUTTON)])]
+
+
+def _assessment_turn(session: Session, conversation: Conversation, state: dict[str, Any], text: str | None,
+                     language: str, now: datetime) -> Step:
+    out: list[OutboundMessage] = []
+    if text is not None:
+        if not state.get("target"):
+            code = _norm(text) if _norm(text) in assessment.TARGETS else _target_in(text, language)
+            if code is None:
+                if _choice(text, language, ("stop",)):
+                    return _finish_assessment(session, conversation, state, language, now, stopped=True)
+                out.append(_msg(_text(language, "assess_not_understood")))
+            else:
+                state["target"] = code
+        else:
+            kind = _choice(text, language, ("yes", "no", "stop"))
+            if kind == "stop":
+                return _finish_assessment(session, conversation, state, language, now, stopped=True)
+            if kind is None:
+                out.append(_msg(_text(language, "assess_not_understood")))
+            else:
+                answers = [assessment.Answer(*a) for a in state["answers"]]
+                skill, level = assessment.next_question(answers) or ("", "")
+                state["answers"].append([skill, level, kind == "yes"])
+    question = _question(state, language)
+    if question is None:
+        return _finish_assessment(session, conversation, state, language, now, stopped=False)
+    _save(conversation, state)
+    return Step(messages=[*out, question], done=False)
+
+
+def _finish_assessment(session: Session, conversation: Conversation, state: dict[str, Any], language: str,
+                       now: datetime, *, stopped: bool) -> Step:
+    conversation.guidance = None
+    out: list[OutboundMessage] = []
+    if stopped:
+        out.append(_msg(_text(language, "assess_stopped"), [(_text(language, "assess_restart"), "/language_assessment")]))
+    if state.get("target") and state["answers"]:
+        answers = [assessment.Answer(*a) for a in state["answers"]]
+        result = assessment.score(state["target"], answers)
+        asked = {a.skill for a in answers}
+        record = {**result.as_dict(), "complete": not stopped, "answers": len(answers), "at": now.isoformat()}
+        conversation.assessment = record
+        _copy_to_open_ticket(session, conversation)
+        out += assessment_messages(result, language, asked)
+    return Step(messages=out, done=True)
+
+
+# --- service-need mapping ---------------------------------------------------------------------
+
+def _ask_next(state: dict[str, Any]) -> str | None:
+    profile = state["profile"]
+    if "role" not in profile:
+        return None if "role" in state["asked"] else "role"
+    result = service_needs.do_map(profile)
+    order = ASK_ORDER if profile["role"] == "jobseeker" else EMPLOYER_ORDER
+    for name in order:
+        if name in result.missing and name not in state["asked"]:
+            return name
+    return None
+
+
+def _field_question(name: str, language: str) -> OutboundMessage:
+    key = name.replace(".", "_")
+    question = guidance(language)["questions"].get(key) or guidance("en")["questions"][key]
+    buttons = [(str(title), str(code)) for code, title in (question.get("options") or {}).items()]
+    if name != "role":
+        buttons.append((_text(language, "needs_skip"), SKIP))
+    return _msg(str(question["text"]), buttons)
+
+
+def _parse_field(name: str, text: str, language: str) -> tuple[bool, Any]:
+    """(understood, value); value None means skipped."""
+    if _choice(text, language, (SKIP,)):
+        return True, None
+    if _is_number(name):
+        number = _number(text)
+        if number is None:
+            return False, None
+        return True, number if "years_since" in name else int(number)
+    key = name.replace(".", "_")
+    options = (guidance(language)["questions"].get(key) or guidance("en")["questions"][key]).get("options") or {}
+    said = _norm(text)
+    for code in options:
+        if said == _norm(str(code)):
+            return True, _option_value(name, str(code))
+    for lang in dict.fromkeys([language, "en"]):
+        lang_options = (guidance(lang)["questions"].get(key) or {}).get("options") or {}
+        for code, title in lang_options.items():
+            if said and (said == _norm(str(title)) or (len(said) >= 3 and said in _norm(str(title)))):
+                return True, _option_value(name, str(code))
+    base = name.split(".")[-1]
+    if base in YES_NO_FIELDS:
+        kind = _choice(text, language, ("yes", "no"))
+        if kind:
+            return True, kind == "yes"
+    return False, None
+
+
+def _is_number(name: str) -> bool:
+    return name.split(".")[-1] in NUMBER_FIELDS
+
+
+def _option_value(name: str, code: str) -> Any:
+    if name.split(".")[-1] in YES_NO_FIELDS:
+        return code == "yes"
+    return code
+
+
+def _needs_turn(session: Session, conversation: Conversation, state: dict[str, Any], text: str | None,
+                language: str, now: datetime) -> Step:
+    out: list[OutboundMessage] = []
+    asking = state.get("asking")
+    if text is not None and asking:
+        if _choice(text, language, ("stop",)):
+            return _finish_needs(session, conversation, state, language, now)
+        understood, value = _parse_field(asking, text, language)
+        if not understood:
+            key = "needs_number_not_understood" if _is_number(asking) else "needs_not_understood"
+            _save(conversation, state)
+            return Step(messages=[_msg(_text(language, key)), _field_question(asking, language)], done=False)
+        state["asked"].append(asking)
+        if value is not None:
+            _set(state["profile"], asking, value)
+    nxt = _ask_next(state)
+    if nxt is None:
+        return _finish_needs(session, conversation, state, language, now)
+    state["asking"] = nxt
+    _save(conversation, state)
+    return Step(messages=[*out, _field_question(nxt, language)], done=False)
+
+
+def _set(profile: dict[str, Any], name: str, value: Any) -> None:
+    if "." in name:
+        outer, inner = name.split(".", 1)
+        profile.setdefault(outer, {})[inner] = value
+    else:
+        profile[name] = value
+
+
+def needs_messages(profile: dict[str, Any], language: str) -> tuple[list[OutboundMessage], dict[str, Any]]:
+    result = service_needs.do_map(profile)
+    cat = guidance(language)
+    years = profile.get("years_since_first_residence_permit")
+    values = {"years": f"{years:g}"} if isinstance(years, (int, float)) else {}
+    if result.services:
+        blocks = [_text(language, "needs_result_header")]
+        for code, why, _rule in result.services:
+            service = cat["services"][code]
+            blocks.append(f"• {service['name']}\n{service['what']} {reason_text(why, language, **values)}\n"
+                          f"→ {service['next']} {service['page']}")
+        messages = [_msg("\n\n".join(blocks))]
+    else:
+        messages = [_msg(_text(language, "needs_result_none"))]
+    open_fields = list(dict.fromkeys(m.split(".")[0] for m in result.missing))
+    notes = []
+    if open_fields:
+        names = ", ".join(_text(language, f"field_{f}") for f in open_fields if f"field_{f}" in cat["texts"])
+        if names:
+            notes.append(_text(language, "needs_missing", fields=names))
+    notes.append(_text(language, "needs_uncertain"))
+    buttons = [(_text(language, "needs_adviser_button"), HANDOFF_BUTTON)]
+    if result.adviser_needed or not result.services:
+        notes.append(_text(language, "needs_adviser_offer"))
+    messages.append(_msg("\n".join(notes), buttons))
+    record = {"profile": profile, "services": [{"code": c, "why": w, "rule": r} for c, w, r in result.services],
+              "adviser_needed": result.adviser_needed, "missing": open_fields,
+              "rules_version": service_needs.load_rules().version}
+    return messages, record
+
+
+def _finish_needs(session: Session, conversation: Conversation, state: dict[str, Any], language: str,
+                  now: datetime) -> Step:
+    conversation.guidance = None
+    messages, record = needs_messages(state["profile"], language)
+    conversation.service_needs = {**record, "at": now.isoformat()}
+    _copy_to_open_ticket(session, conversation)
+    return Step(messages=messages, done=True)
+
+
+def _known_profile(conversation: Conversation, role_hint: str | None) -> dict[str, Any]:
+    """What the conversation already tells, so it is not asked again."""
+    profile: dict[str, Any] = {}
+    if role_hint in ("jobseeker", "employer"):
+        profile["role"] = role_hint
+    language = conversation.language or ""
+    if role_hint != "employer" and language in langid.TIER1 and language not in ("fi", "sv", "en"):
+        profile["foreign_language_speaker"] = True  # writes to us in Arabic, Somali, Russian…
+    result = conversation.assessment or {}
+    if result.get("target") == "fi" and result.get("overall"):
+        overall = result["overall"]
+        profile["finnish_level"] = "none" if overall == assessment.BELOW_A1 else overall
+    return profile
+
+
+# --- entry points -----------------------------------------------------------------------------
+
+def _save(conversation: Conversation, state: dict[str, Any]) -> None:
+    # a deep copy: the JSON column notices a change only when the new value differs from the old
+    conversation.guidance = copy.deepcopy(state)
+
+
+def _copy_to_open_ticket(session: Session, conversation: Conversation) -> None:
+    ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == conversation.id,
+                                                  Ticket.status.in_(("queued", "claimed")))).first()
+    if ticket is not None:
+        ticket.assessment = handoff_packet(conversation)
+
+
+def handoff_packet(conversation: Conversation) -> dict[str, Any] | None:
+    """The results for the adviser's ticket: the self-assessment and the service needs."""
+    packet = {k: v for k, v in (("language", conversation.assessment), ("service_needs", conversation.service_needs))
+              if v}
+    return packet or None
+
+
+def do_guidance_turn(session: Session, conversation_id: str, *, now: datetime, text: str | None = None,
+                     start: str | None = None, role_hint: str | None = None) -> Step:
+    """Start a flow (`start`) or take the customer's answer (`text`); commits."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise LookupError(conversation_id)
+    language = conversation.language if conversation.language in langid.TIER1 else "en"
+    if start is not None:
+        if start not in FLOWS:
+            raise ValueError(start)
+        if start == "assessment":
+            state: dict[str, Any] = {"flow": "assessment", "target": _target_in(text or "", language), "answers": []}
+            step = _assessment_turn(session, conversation, state, None, language, now)
+            step = Step(messages=[_msg(_text(language, "assess_intro")), *step.messages], done=step.done)
+        else:
+            state = {"flow": "needs", "profile": _known_profile(conversation, role_hint), "asked": [], "asking": None}
+            step = _needs_turn(session, conversation, state, None, language, now)
+            step = Step(messages=[_msg(_text(language, "needs_intro")), *step.messages], done=step.done)
+    else:
+        state = copy.deepcopy(conversation.guidance or {})  # edited here, saved as a new value
+        if state.get("flow") == "assessment":
+            step = _assessment_turn(session, conversation, state, text or "", language, now)
+        elif state.get("flow") == "needs":
+            step = _needs_turn(session, conversation, state, text or "", language, now)
+        else:
+            step = Step(messages=[], done=True)  # nothing in progress (it ended elsewhere)
+    session.commit()
+    return step

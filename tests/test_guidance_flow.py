@@ -1,0 +1,182 @@
+"""The guided conversations as the action server drives them: the hub's /internal/guidance.
+
+Questions come in the customer's language, answers are buttons or typed in any tier-1 language,
+the results are kept with the conversation and reach the hand-off packet of the ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.db import make_engine, make_sessionmaker
+from bot.models import Conversation, Ticket
+from bot.services import shifts
+from bot.services.guidance_texts import guidance
+from bot.services.tickets import do_handoff
+from tests import factories as f
+
+TOKEN = "internal-test-token"
+HEADERS = {"X-Luotsi-Internal-Token": TOKEN}
+
+
+@pytest.fixture
+def hub(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings.model_copy(update={"internal_token": TOKEN}))) as c:
+        yield c
+
+
+def _db(settings: Settings) -> Session:
+    return make_sessionmaker(make_engine(settings.database_url))()
+
+
+def _conversation(settings: Settings, language: str) -> str:
+    with _db(settings) as db:
+        return f.conversation(db, f"guided-{language}-{id(db)}", language=language).id
+
+
+def _turn(hub: TestClient, cid: str, **body: Any) -> dict[str, Any]:
+    response = hub.post("/internal/guidance", json={"conversation_id": cid, **body}, headers=HEADERS)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _texts(step: dict[str, Any]) -> str:
+    return "\n".join(m["text"] for m in step["messages"])
+
+
+def test_the_internal_api_needs_its_token(hub: TestClient) -> None:
+    assert hub.post("/internal/guidance", json={"conversation_id": "x", "start": "assessment"}).status_code == 401
+    assert hub.post("/internal/guidance", json={"conversation_id": "nope", "start": "assessment"},
+                    headers=HEADERS).status_code == 404
+    assert hub.post("/internal/guidance", json={"conversation_id": "x", "start": "quiz"},
+                    headers=HEADERS).status_code == 422
+
+
+def test_a_full_self_assessment_in_arabic_then_the_ticket_carries_the_result(hub: TestClient, settings: Settings) -> None:
+    cid = _conversation(settings, "ar")
+    cat = guidance("ar")
+    first = _turn(hub, cid, start="assessment", text="قيم لغتي الفنلندية")  # names Finnish: not asked again
+    assert first["done"] is False
+    assert cat["texts"]["assess_intro"] in _texts(first)
+    assert cat["statements"]["listening"]["B1"] in _texts(first)  # starts at B1, in Arabic
+    assert [b["payload"] for b in first["messages"][-1]["buttons"]] == ["yes", "no", "stop"]
+    # listening B2 (typed Arabic yes/no, and a button), reading A2, speaking B1, writing A1
+    answers = ["نعم", "لا", "yes",       # listening: B1 yes, C1 no, B2 yes → B2
+               "لا", "ايوه", "no",        # reading: B1 no, A1 yes, A2 no → A1
+               "نعم", "لا", "لا",         # speaking: B1 yes, C1 no, B2 no → B1
+               "لا", "نعم", "نعم"]        # writing: B1 no, A1 yes, A2 yes → A2
+    step: dict[str, Any] = {}
+    for n, answer in enumerate(answers):
+        step = _turn(hub, cid, text=answer)
+        assert step["done"] is (n == len(answers) - 1), (n, _texts(step))
+    result = _texts(step)
+    assert "B2" in result and "(YKI 4)" in result
+    assert cat["texts"]["assess_not_certificate"].split(".")[0] in result
+    assert any(b["payload"] == "/request_human" for m in step["messages"] for b in m["buttons"])
+    with _db(settings) as db:
+        conversation = db.get(Conversation, cid)
+        assert conversation is not None and conversation.guidance is None
+        assert conversation.assessment is not None
+        assert conversation.assessment["skills"] == {"listening": "B2", "reading": "A1", "speaking": "B1",
+                                                     "writing": "A2"}
+        assert conversation.assessment["citizenship_level"] is False and conversation.assessment["complete"]
+        handoff = do_handoff(db, conversation_id=cid, reason="asked_for_human", topic=None, now=f.now(),
+                             hours=shifts.OpeningHours.parse("mon-fri 08:00-16:00"), home_area="espoo",
+                             reopen_days=7)
+        assert handoff.ticket.assessment is not None
+        assert handoff.ticket.assessment["language"]["skills"]["listening"] == "B2"
+
+
+def test_typed_answers_in_other_languages_and_stopping(hub: TestClient, settings: Settings) -> None:
+    cid = _conversation(settings, "so")
+    first = _turn(hub, cid, start="assessment")
+    assert guidance("so")["texts"]["assess_choose_target"] in _texts(first)  # the language is asked first
+    assert _turn(hub, cid, text="sv")["done"] is False
+    assert _turn(hub, cid, text="haa")["done"] is False
+    confused = _turn(hub, cid, text="maybe on tuesdays")
+    assert guidance("so")["texts"]["assess_not_understood"] in _texts(confused)
+    assert _turn(hub, cid, text="kyllä")["done"] is False  # Finnish "yes" is understood too
+    stopped = _turn(hub, cid, text="jooji")
+    assert stopped["done"] is True
+    assert guidance("so")["texts"]["assess_stopped"] in _texts(stopped)
+    with _db(settings) as db:
+        record = db.get(Conversation, cid).assessment  # type: ignore[union-attr]
+    assert record is not None and record["complete"] is False and record["target"] == "sv"
+    assert record["skills"]["listening"] == "C1" and record["skills"]["reading"] is None
+
+
+def test_service_needs_asks_only_what_matters_and_skips_what_is_known(hub: TestClient, settings: Settings) -> None:
+    cid = _conversation(settings, "ar")
+    first = _turn(hub, cid, start="needs", role_hint="jobseeker")
+    cat = guidance("ar")
+    # the role is known from the topics so far, and an Arabic writer is a foreign-language speaker
+    assert cat["questions"]["role"]["text"] not in _texts(first)
+    assert cat["questions"]["age"]["text"] in _texts(first)
+    asked = []
+    replies = {"age": "٢٧", "municipality": "espoo", "registered_jobseeker": "نعم", "unemployed_months": "4",
+               "goal": "job", "education": "tertiary", "years_since_first_residence_permit": "2",
+               "finnish_level": "A2", "dismissed": "لا"}
+    step = first
+    for _ in range(15):
+        if step["done"]:
+            break
+        question = next(k for k, q in cat["questions"].items() if q["text"] in _texts(step))
+        asked.append(question)
+        step = _turn(hub, cid, text=replies.get(question, "skip"))
+    assert step["done"], asked
+    assert "foreign_language_speaker" not in asked and "role" not in asked
+    assert "years_with_employer" not in asked  # only matters for a dismissed 55+
+    text = _texts(step)
+    assert "KOSKE" in text and "kotoutumissuunnitelma" in text.lower()
+    with _db(settings) as db:
+        record = db.get(Conversation, cid).service_needs  # type: ignore[union-attr]
+    assert record is not None and record["profile"]["age"] == 27
+    assert {"koske", "integration_plan", "ohjaamo"} <= {s["code"] for s in record["services"]}
+
+
+def test_an_employer_mapping_with_a_skipped_question(hub: TestClient, settings: Settings) -> None:
+    cid = _conversation(settings, "fi")
+    step = _turn(hub, cid, start="needs")
+    cat = guidance("fi")
+    assert cat["questions"]["role"]["text"] in _texts(step)
+    step = _turn(hub, cid, text="työnantaja")  # typed option title
+    assert cat["questions"]["employer_goal"]["text"] in _texts(step)
+    step = _turn(hub, cid, text="layoffs")
+    assert cat["questions"]["company_size"]["text"] in _texts(step) or \
+        cat["questions"]["dismissals_planned"]["text"] in _texts(step)
+    for _ in range(4):
+        if step["done"]:
+            break
+        if cat["questions"]["company_size"]["text"] in _texts(step):
+            step = _turn(hub, cid, text="ohita")  # skip, in Finnish
+        else:
+            bad = _turn(hub, cid, text="muutama")
+            assert cat["texts"]["needs_number_not_understood"] in _texts(bad)
+            step = _turn(hub, cid, text="4")
+    assert step["done"]
+    text = _texts(step)
+    assert "muutosturva" in text.lower()
+    assert cat["texts"]["needs_adviser_offer"] in text
+    with _db(settings) as db:
+        record = db.get(Conversation, cid).service_needs  # type: ignore[union-attr]
+        # an open ticket gets the result as soon as it exists
+        assert record is not None and "company_size" in record["missing"]
+
+
+def test_results_reach_an_already_open_ticket(hub: TestClient, settings: Settings) -> None:
+    cid = _conversation(settings, "en")
+    with _db(settings) as db:
+        do_handoff(db, conversation_id=cid, reason="asked_for_human", topic=None, now=f.now(),
+                   hours=shifts.OpeningHours.parse("mon-fri 08:00-16:00"), home_area="espoo", reopen_days=7)
+    _turn(hub, cid, start="needs", role_hint="jobseeker")
+    _turn(hub, cid, text="stop")
+    with _db(settings) as db:
+        ticket = db.query(Ticket).filter(Ticket.conversation_id == cid).one()
+        assert ticket.assessment is not None and "service_needs" in ticket.assessment
