@@ -1,0 +1,77 @@
+"""The guided conversations through the web chat, with the real Rasa form and action server:
+a self-assessment to the end, then a hand-off with the result on the adviser's ticket."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from bot.services.guidance_texts import guidance
+from tests import factories as f
+
+pytestmark = pytest.mark.rasa
+
+
+def _chat(stack, cid: str, text: str, locale: str = "en") -> dict:  # type: ignore[no-untyped-def]
+    r = httpx.post(f"{stack.hub_url}/api/chat", json={"conversation_id": cid, "text": text, "locale": locale},
+                   timeout=30)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _all(turn: dict) -> str:
+    return "\n".join(r["text"] for r in turn["replies"])
+
+
+def test_web_chat_self_assessment_then_hand_off_with_the_result_on_the_ticket(stack) -> None:  # type: ignore[no-untyped-def]
+    f.staff_the_stack(stack.settings.database_url, "espoo.guidance", languages="fi,en")
+    cid = uuid.uuid4().hex
+    cat = guidance("en")
+    first = _chat(stack, cid, "i want to test my finnish level")
+    assert cat["texts"]["assess_intro"] in _all(first)
+    assert cat["statements"]["listening"]["B1"] in _all(first)
+    assert [b["payload"] for b in first["replies"][-1]["buttons"]] == ["yes", "no", "stop"]
+    # speaking and writing at B1 reach the citizenship level; buttons and typed words mixed
+    plan = ["yes", "no", "no",          # listening B1
+            "yes", "yes", "nope",       # reading B2
+            "yes", "no", "no",          # speaking B1
+            "yes", "no", "no"]          # writing B1
+    turn: dict = {}
+    for n, answer in enumerate(plan):
+        turn = _chat(stack, cid, answer)
+        assert turn["replies"], n
+        if n < len(plan) - 1:
+            assert "12" in turn["replies"][-1]["text"], (n, _all(turn))  # "Question n/12"
+    result = _all(turn)
+    assert cat["texts"]["assess_citizenship_yes"] in result
+    assert cat["texts"]["assess_not_certificate"].split(".")[0] in result
+    # the assistant is back in charge after the form: a question is answered normally
+    after = _chat(stack, cid, "how do i get the start-up grant")
+    assert "starttiraha" in _all(after).lower()
+    handed = _chat(stack, cid, "i want to talk to a person")
+    assert handed["ticket"] is not None
+    token = httpx.post(f"{stack.hub_url}/api/auth/token", data={"username": "espoo.guidance", "password": f.PASSWORD},
+                       timeout=10).json()["access_token"]
+    ticket = httpx.get(f"{stack.hub_url}/api/tickets/{handed['ticket']['id']}",
+                       headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    language = ticket["assessment"]["language"]
+    assert language["target"] == "fi" and language["complete"] is True
+    assert language["skills"] == {"listening": "B1", "reading": "B2", "speaking": "B1", "writing": "B1"}
+    assert language["yki"]["reading"] == 4 and language["citizenship_level"] is True
+
+
+def test_web_chat_service_needs_in_arabic(stack) -> None:  # type: ignore[no-untyped-def]
+    cid = uuid.uuid4().hex
+    cat = guidance("ar")
+    first = _chat(stack, cid, "ايش الخدمات اللي تناسبني", locale="ar")
+    assert first["language"] == "ar"
+    assert cat["texts"]["needs_intro"] in _all(first)
+    assert cat["questions"]["role"]["text"] in _all(first)
+    turn = _chat(stack, cid, "jobseeker", locale="ar")  # the button's payload
+    for _ in range(12):
+        if any(b["payload"] == "/request_human" for r in turn["replies"] for b in r["buttons"]):
+            break
+        turn = _chat(stack, cid, "تخطي", locale="ar")  # "skip", typed in Arabic
+    assert cat["texts"]["needs_uncertain"] in _all(turn)
