@@ -35,7 +35,7 @@ def test_web_chat_self_assessment_then_hand_off_with_the_result_on_the_ticket(st
     assert [b["payload"] for b in first["replies"][-1]["buttons"]] == ["yes", "no", "stop"]
     # speaking and writing at B1 reach the citizenship level; buttons and typed words mixed
     plan = ["yes", "no", "no",          # listening B1
-            "yes", "yes", "nope",       # reading B2
+            "yes", "nope", "yes",       # reading B2
             "yes", "no", "no",          # speaking B1
             "yes", "no", "no"]          # writing B1
     turn: dict = {}

@@ -78,3 +78,18 @@ def test_from_start_to_an_advisers_reply(stack, bot_api, language: str, chat: in
                         timeout=10)
     assert closed.status_code == 200
     assert bot_api.wait_sent(chat, 6)[-1]["text"] == _text("sys_ticket_closed", language)
+
+
+def test_the_self_assessment_works_with_telegram_buttons(stack, bot_api) -> None:  # type: ignore[no-untyped-def]
+    from bot.services.guidance_texts import guidance
+
+    chat, cat = 9300, guidance("so")
+    bot_api.push(message_update(chat, "heerkayga af finishka", language_code="so"))
+    sent = bot_api.wait_sent(chat, 2)
+    question = sent[-1]
+    assert html.unescape(question["text"]).endswith(cat["texts"]["assess_question"].rsplit("\n", 1)[-1])
+    callbacks = [b["callback_data"] for row in question["reply_markup"]["inline_keyboard"] for b in row]
+    assert callbacks == ["yes", "no", "stop"]
+    bot_api.push(callback_update(chat, "yes", language_code="so"))  # the customer presses "yes"
+    following = bot_api.wait_sent(chat, 3)[-1]
+    assert cat["statements"]["listening"]["C1"] in html.unescape(following["text"])  # B1 yes → C1 next
