@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,7 +42,7 @@ class Settings(BaseSettings):
     # where files are downloaded from; derived from telegram_api_url ("/bot" → "/file/bot") when unset
     telegram_file_url: str | None = None
     # "polling" (getUpdates, the default) or "webhook" (Telegram posts to /telegram/webhook on the hub)
-    telegram_mode: str = "polling"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
     # the public HTTPS address Telegram posts to in webhook mode (default: LUOTSI_PUBLIC_URL + path)
     telegram_webhook_url: str | None = None
     # the secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; required in webhook mode
