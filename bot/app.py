@@ -18,6 +18,7 @@ from bot.db import make_engine, make_sessionmaker, migrate
 from bot.services.auth import LoginThrottle
 from bot.services.rasa import RasaClient
 from integrations.email.delivery import EmailDeliverer
+from integrations.phone import api as phone_api
 from integrations.telegram import webhook as telegram_webhook
 from integrations.telegram.delivery import TelegramDeliverer
 from integrations.webchat import api as webchat_api
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console.install(app)
     app.include_router(webchat_api.router)
     app.include_router(webchat_live.router)
+    app.include_router(phone_api.router)
     if settings.telegram_token and settings.telegram_mode == "webhook":
         app.include_router(telegram_webhook.router)
     logging.getLogger("bot").setLevel(logging.INFO)

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     # biggest photo or document kept (the Bot API lets bots download up to 20 MB)
     telegram_max_file_bytes: int = 20 * 1024 * 1024
     phone_auth_token: str | None = None
+    # the number each city answers a queue on: "employer_advisory.helsinki=+358…,jobseeker_espoo.espoo=+358…"
+    # (the real numbers of the joint advisory are not public: configuration, never code)
+    phone_numbers: str = ""
+    # languages the provider's text-to-speech speaks (language=its TwiML `language` attribute); check
+    # these against the provider's voice list — the others use recordings or, without, English
+    phone_voices: str = "fi=fi-FI,sv=sv-SE,en=en-GB,ru=ru-RU,uk=uk-UA,ar=arb"
+    # recorded prompts for the languages without a voice: "so=https://…/so/{key}.mp3,et=…"
+    phone_recordings: str = ""
     translator: str = "none"
     max_text_chars: int = 5000
     # The advisory's opening hours (Europe/Helsinki); shifts in the roster decide who answers.
@@ -77,6 +85,13 @@ class Settings(BaseSettings):
             if address and queue:
                 out[address.strip().lower()] = queue.strip()
         return out
+
+    def phone_number_of(self, queue: str, city: str) -> str | None:
+        for item in self.phone_numbers.split(","):
+            key, _, number = item.strip().partition("=")
+            if key.strip() == f"{queue}.{city}" and number.strip():
+                return number.strip()
+        return None
 
     @property
     def telegram_files_url(self) -> str:

@@ -52,3 +52,8 @@ def current_adviser(
         raise HTTPException(status_code=401, detail="token expired or unknown",
                             headers={"WWW-Authenticate": "Bearer"}) from None
     return adviser
+
+
+def get_now() -> datetime:
+    """The clock, as a dependency: tests move it to a public holiday or across a summer-time change."""
+    return datetime.now(timezone.utc)

@@ -5,7 +5,8 @@ from bot.models.base import Base
 from bot.models.conversation import Conversation, Message
 from bot.models.desk import AuthToken, Adviser, Queue, Shift, Ticket, TicketEvent
 from bot.models.mail import MailMessage
+from bot.models.phone import PhoneCall
 from bot.models.telegram import TelegramChat, TelegramUpdate
 
-__all__ = ["Adviser", "Attachment", "AuthToken", "Base", "Conversation", "MailMessage", "Message", "Queue", "Shift", "TelegramChat",
+__all__ = ["Adviser", "Attachment", "AuthToken", "Base", "Conversation", "MailMessage", "Message", "PhoneCall", "Queue", "Shift", "TelegramChat",
            "TelegramUpdate", "Ticket", "TicketEvent"]

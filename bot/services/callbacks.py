@@ -1,0 +1,148 @@
+"""Callbacks: "call me back" from the phone menu, the web chat or Telegram, and the advisers' calls.
+
+A callback is a ticket in the `callbacks` queue with the number (E.164, validated with
+`phonenumbers`), the chosen window and its due time; advisers record each call's outcome, and after
+three failed calls the ticket closes with a note and, where the customer has a channel, a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.locales import render
+from bot.models import Adviser, Conversation, Message, Ticket, TicketEvent
+from bot.services import shifts
+from bot.services.tickets import TicketError, do_handoff
+
+QUEUE = "callbacks"
+WINDOWS: dict[str, tuple[time, time]] = {"morning": (time(8), time(12)), "afternoon": (time(12), time(16))}
+CALL_OUTCOMES = ("reached", "no_answer", "busy", "wrong_number")
+MAX_FAILED_CALLS = 3
+
+
+class BadNumber(ValueError):
+    """Not a phone number we can call."""
+
+
+def check_phone_number(text: str, region: str = "FI") -> str:
+    """The number in E.164 ("+358401234567"); Finnish numbers may be written without +358."""
+    candidate = "".join(c for c in text if c.isdigit() or c == "+")
+    if not 5 <= len(candidate.lstrip("+")) <= 15:
+        raise BadNumber(text)
+    if candidate.startswith("00"):
+        candidate = "+" + candidate[2:]
+    try:
+        number = phonenumbers.parse(candidate, region)
+    except phonenumbers.NumberParseException as exc:
+        raise BadNumber(text) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise BadNumber(text)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_number(e164: str | None) -> str:
+    """"+358401234567" → "+358 40 *** **67": enough to tell two callbacks apart in a list."""
+    if not e164:
+        return "–"
+    digits = e164[-2:]
+    return f"{e164[:6]} *** **{digits}" if len(e164) > 8 else "***"
+
+
+def callback_due(now: datetime, window: str, hours: shifts.OpeningHours) -> datetime:
+    """The start of the next `window` on an opening day (Finnish time, holidays skipped) that has
+    not ended yet; today if it is still possible."""
+    start, end = WINDOWS[window]
+    local = now.astimezone(shifts.HELSINKI)
+    for offset in range(0, 15):
+        day = local.date() + timedelta(days=offset)
+        if day.weekday() not in hours.days or shifts.is_holiday(day):
+            continue
+        closes = datetime.combine(day, end, shifts.HELSINKI)
+        if closes > now:
+            return max(datetime.combine(day, start, shifts.HELSINKI), local).astimezone(now.tzinfo)
+    return now
+
+
+def spoken_date(when: datetime) -> str:
+    """A date as the phone voice and the chat say it: 04.01.2027."""
+    return when.astimezone(shifts.HELSINKI).strftime("%d.%m.%Y")
+
+
+@dataclass(frozen=True)
+class Callback:
+    ticket: Ticket
+    due: datetime
+
+
+def do_request_callback(session: Session, *, conversation_id: str, phone: str, window: str, topic: str | None,
+                        now: datetime, hours: shifts.OpeningHours, home_area: str, reopen_days: int,
+                        abandoned: bool = False) -> Callback:
+    """A callback ticket (or the conversation's open ticket, now with the number and window)."""
+    if window not in WINDOWS:
+        raise TicketError("unknown_window", f"window must be one of {', '.join(WINDOWS)}", status=422)
+    due = callback_due(now, window, hours)
+    handoff = do_handoff(session, conversation_id=conversation_id, reason="callback", topic=topic, now=now,
+                         hours=hours, home_area=home_area, reopen_days=reopen_days, queue=QUEUE, commit=False)
+    ticket = handoff.ticket
+    contact: dict[str, Any] = dict(ticket.contact or {})
+    contact.update(phone=phone, window=window, abandoned=abandoned)
+    ticket.contact = contact
+    ticket.due_at = due
+    if ticket.queue != QUEUE and ticket.status == "queued":
+        ticket.queue = QUEUE
+    session.add(TicketEvent(ticket_id=ticket.id, kind="callback_requested",
+                            data={"window": window, "abandoned": abandoned}, at=now))
+    session.commit()
+    return Callback(ticket=ticket, due=due)
+
+
+def do_record_call(session: Session, ticket: Ticket, adviser: Adviser, outcome: str, now: datetime,
+                   hours: shifts.OpeningHours) -> tuple[Ticket, Message | None]:
+    """An adviser called: "reached" closes the ticket as done; a failed call counts, and the third
+    closes it with a note and returns the message for the customer's channel."""
+    if outcome not in CALL_OUTCOMES:
+        raise TicketError("unknown_outcome", f"outcome must be one of {', '.join(CALL_OUTCOMES)}", status=422)
+    if ticket.status != "claimed" or ticket.assigned_to != adviser.id:
+        raise TicketError("not_claimed", "claim the ticket before recording a call", status=409)
+    session.add(TicketEvent(ticket_id=ticket.id, adviser_id=adviser.id, kind="called",
+                            data={"outcome": outcome, "attempt": ticket.attempts + 1}, at=now))
+    conversation = session.get(Conversation, ticket.conversation_id)
+    notice = None
+    if outcome == "reached":
+        ticket.attempts += 1
+        ticket.status, ticket.outcome, ticket.closed_at = "closed", "callback_done", now
+    else:
+        ticket.attempts += 1
+        if outcome == "wrong_number" or ticket.attempts >= MAX_FAILED_CALLS:
+            ticket.status, ticket.outcome, ticket.closed_at = "closed", "no_response", now
+            session.add(TicketEvent(ticket_id=ticket.id, adviser_id=adviser.id, kind="note",
+                                    data={"text": f"closed after {ticket.attempts} failed call(s): {outcome}"},
+                                    at=now))
+            if conversation is not None and conversation.channel != "phone":
+                notice = Message(conversation_id=conversation.id, sender="system",
+                                 text=render("sys_callback_failed", conversation.language).text,
+                                 language=conversation.language, status="sent", created_at=now)
+                session.add(notice)
+        else:
+            # back to the queue for the next try, in the same window on the next opening day
+            ticket.status, ticket.assigned_to, ticket.claimed_at = "queued", None, None
+            window = str((ticket.contact or {}).get("window") or "morning")
+            tomorrow = datetime.combine(now.astimezone(shifts.HELSINKI).date() + timedelta(days=1), time(0),
+                                        shifts.HELSINKI)
+            ticket.due_at = callback_due(tomorrow, window if window in WINDOWS else "morning", hours)
+    if ticket.status == "closed" and conversation is not None:
+        conversation.handler = "bot"
+    session.commit()
+    return ticket, notice
+
+
+def callbacks_by_due(session: Session, limit: int = 200) -> list[Ticket]:
+    return list(session.scalars(
+        select(Ticket).where(Ticket.queue == QUEUE, Ticket.status.in_(("queued", "claimed")))
+        .order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.created_at).limit(limit)))
