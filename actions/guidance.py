@@ -14,9 +14,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.handoff import last_topic
 from actions.hub_client import HubClient, HubUnavailable
 
-FLOW_OF_INTENT = {"language_assessment": "assessment", "service_needs": "needs"}
+FLOW_OF_INTENT = {"language_assessment": "assessment", "service_needs": "needs", "request_callback": "callback"}
 EMPLOYER_INTENTS = {"recruiting_help", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
                     "employment_subsidy_55", "change_security", "joint_purchase_training"}
 JOBSEEKER_INTENTS = {"register_jobseeker", "unemployment_benefit", "jobseeker_obligations", "initial_interview",
@@ -57,7 +58,8 @@ class ActionGuidanceStart(Action):
         try:
             step = await self.client.guidance(conversation_id=tracker.sender_id, start=flow,
                                               text=(tracker.latest_message or {}).get("text"),
-                                              role_hint=role_hint(tracker))
+                                              role_hint=role_hint(tracker),
+                                              topic=last_topic(tracker) if flow == "callback" else None)
         except HubUnavailable:
             dispatcher.utter_message(response="utter_request_human")
             return [SlotSet(SLOT, "unavailable")]  # the form finds its slot filled and ends at once

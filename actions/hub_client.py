@@ -56,9 +56,9 @@ class HubClient:
         )
 
     async def guidance(self, *, conversation_id: str, start: Optional[str] = None, text: Optional[str] = None,
-                       role_hint: Optional[str] = None) -> GuidanceStep:
+                       role_hint: Optional[str] = None, topic: Optional[str] = None) -> GuidanceStep:
         """One turn of a guided conversation, run by the hub (bot/services/guidance.py)."""
         body: Dict[str, Any] = {"conversation_id": conversation_id, "start": start, "text": text,
-                                "role_hint": role_hint}
+                                "role_hint": role_hint, "topic": topic}
         data = await self._post("/internal/guidance", body)
         return GuidanceStep(done=bool(data["done"]), messages=list(data.get("messages") or []))

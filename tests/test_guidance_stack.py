@@ -75,3 +75,25 @@ def test_web_chat_service_needs_in_arabic(stack) -> None:  # type: ignore[no-unt
             break
         turn = _chat(stack, cid, "تخطي", locale="ar")  # "skip", typed in Arabic
     assert cat["texts"]["needs_uncertain"] in _all(turn)
+
+
+@pytest.mark.parametrize(("language", "ask", "number", "window"), [
+    ("fi", "voitteko soittaa minulle", "040 765 4321", "afternoon"),
+    ("ru", "перезвоните мне пожалуйста", "+358 50 111 2233", "morning"),
+])
+def test_web_chat_callback_request(stack, language: str, ask: str, number: str, window: str) -> None:  # type: ignore[no-untyped-def]
+    from bot.locales import render
+    from bot.services.callbacks import check_phone_number
+
+    cid = uuid.uuid4().hex
+    first = _chat(stack, cid, ask, locale=language)
+    assert first["replies"][-1]["text"] == render("sys_callback_ask_number", language).text
+    wrong = _chat(stack, cid, "12", locale=language)
+    assert wrong["replies"][-1]["text"] == render("sys_callback_invalid_number", language).text
+    windows = _chat(stack, cid, number, locale=language)
+    assert [b["payload"] for b in windows["replies"][-1]["buttons"]] == ["morning", "afternoon"]
+    done = _chat(stack, cid, window, locale=language)
+    text = done["replies"][-1]["text"]
+    assert check_phone_number(number) in text and render(f"sys_callback_window_{window}", language).text in text
+    # the assistant answers again at once (the adviser will phone)
+    assert _chat(stack, cid, "kiitos" if language == "fi" else "спасибо", locale=language)["replies"]

@@ -20,7 +20,7 @@ from bot.schemas.tickets import (
     TicketRefPublic,
 )
 from bot.services import shifts
-from bot.services.guidance import do_guidance_turn
+from bot.services.guidance import GuidanceContext, do_guidance_turn
 from bot.services.tickets import do_handoff
 
 router = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=False)
@@ -55,11 +55,15 @@ def create_handoff(
 
 
 @router.post("/guidance", response_model=GuidancePublic, dependencies=[Depends(check_internal_token)])
-def create_guidance_turn(body: GuidanceRequest, session: Annotated[Session, Depends(get_session)]) -> GuidancePublic:
-    """One turn of a guided conversation (self-assessment, service needs): start it, or take an answer."""
+def create_guidance_turn(body: GuidanceRequest, session: Annotated[Session, Depends(get_session)],
+                         settings: Annotated[Settings, Depends(get_settings)]) -> GuidancePublic:
+    """One turn of a guided conversation (self-assessment, service needs, a callback request):
+    start it, or take an answer."""
+    context = GuidanceContext(hours=shifts.OpeningHours.parse(settings.opening_hours), home_area=settings.home_area,
+                              reopen_days=settings.reopen_days)
     try:
-        step = do_guidance_turn(session, body.conversation_id, now=datetime.now(timezone.utc), text=body.text,
-                                start=body.start, role_hint=body.role_hint)
+        step = do_guidance_turn(session, body.conversation_id, now=datetime.now(timezone.utc), context=context,
+                                text=body.text, start=body.start, role_hint=body.role_hint, topic=body.topic)
     except LookupError:
         raise HTTPException(status_code=404, detail="no such conversation") from None
     return GuidancePublic(done=step.done, messages=[

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from bot.api.deps import current_adviser, get_session
 from bot.models import Adviser, Message, Ticket
 from bot.schemas.tickets import (
     AttachmentPublic,
+    CallRequest,
     CloseRequest,
     QueueList,
     QueuePublic,
@@ -24,7 +25,9 @@ from bot.schemas.tickets import (
 )
 from bot.services import tickets as svc
 from bot.services.attachments import access_attachment_by_ticket, attachments_of, download_headers
+from bot.services.callbacks import do_record_call, mask_number
 from bot.services.delivery import do_deliver_reply
+from bot.services.shifts import OpeningHours
 
 router = APIRouter(prefix="/api", tags=["advisers"])
 Me = Annotated[Adviser, Depends(current_adviser)]
@@ -35,7 +38,14 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def to_public(session: Session, ticket: Ticket, *, transcript: bool) -> TicketPublic:
+def _contact(ticket: Ticket, masked: bool) -> dict[str, Any] | None:
+    """The contact; in lists the phone number is masked (it is shown in full on the ticket)."""
+    if not masked or not ticket.contact or not ticket.contact.get("phone"):
+        return ticket.contact
+    return {**ticket.contact, "phone": mask_number(str(ticket.contact["phone"]))}
+
+
+def to_public(session: Session, ticket: Ticket, *, transcript: bool, masked: bool = False) -> TicketPublic:
     entries: list[TranscriptEntry] = []
     if transcript:
         messages = session.scalars(
@@ -53,9 +63,10 @@ def to_public(session: Session, ticket: Ticket, *, transcript: bool) -> TicketPu
     return TicketPublic(
         id=ticket.id, channel=ticket.channel, queue=ticket.queue, status=ticket.status, priority=ticket.priority,
         language=ticket.language, city_on_shift=ticket.city_on_shift, needs_interpreter=ticket.needs_interpreter,
-        reason=ticket.reason, topic=ticket.topic, summary=ticket.summary, contact=ticket.contact,
+        reason=ticket.reason, topic=ticket.topic, summary=ticket.summary, contact=_contact(ticket, masked),
         consent=ticket.consent, assessment=ticket.assessment, assigned_to=assigned, outcome=ticket.outcome,
-        created_at=ticket.created_at, claimed_at=ticket.claimed_at, closed_at=ticket.closed_at, transcript=entries,
+        created_at=ticket.created_at, claimed_at=ticket.claimed_at, closed_at=ticket.closed_at,
+        due_at=ticket.due_at, attempts=ticket.attempts, transcript=entries,
     )
 
 
@@ -79,7 +90,7 @@ def read_tickets(
     if channel:
         query = query.where(Ticket.channel == channel)
     rows = session.scalars(query.order_by(Ticket.priority.desc(), Ticket.created_at).limit(limit))
-    return TicketList(tickets=[to_public(session, t, transcript=False) for t in rows])
+    return TicketList(tickets=[to_public(session, t, transcript=False, masked=True) for t in rows])
 
 
 @router.post("/tickets/claim", response_model=TicketPublic | None)
@@ -128,6 +139,19 @@ def create_close(ticket_id: str, body: CloseRequest, me: Me, session: Db, reques
     now = _now()
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
     ticket, notice = svc.do_close(session, ticket, me, body.outcome, now)
+    if notice is not None:
+        do_deliver_reply(session, request.app.state.deliverers, ticket, notice, now)
+    return to_public(session, ticket, transcript=False)
+
+
+@router.post("/tickets/{ticket_id}/call", response_model=TicketPublic)
+def create_call(ticket_id: str, body: CallRequest, me: Me, session: Db, request: Request) -> TicketPublic:
+    """A callback was tried: `reached` closes it; `no_answer`/`busy` count towards three failed calls,
+    after which it closes with a note and the customer gets a message in their channel."""
+    now = _now()
+    ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
+    hours = OpeningHours.parse(request.app.state.settings.opening_hours)
+    ticket, notice = do_record_call(session, ticket, me, body.outcome, now, hours)
     if notice is not None:
         do_deliver_reply(session, request.app.state.deliverers, ticket, notice, now)
     return to_public(session, ticket, transcript=False)

@@ -31,7 +31,9 @@ from bot.services.auth import (
     do_issue_token,
     do_revoke_token,
 )
+from bot.services.callbacks import CALL_OUTCOMES, QUEUE, callbacks_by_due, do_record_call, mask_number
 from bot.services.delivery import do_deliver_reply
+from bot.services.shifts import OpeningHours
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -99,13 +101,16 @@ FLASH = {
     "unknown_outcome": "Choose an outcome from the list.",
     "empty": "Write a reply first.",
     "bad_shift": "The shift could not be added: check the city, queue and times (end after start).",
+    "call_recorded": "Call recorded; the callback waits for the next try.",
+    "callback_closed": "Call recorded; the callback is closed.",
 }
 
 
 def _page(request: Request, name: str, me: Adviser | None, row: AuthToken | None, **context: Any) -> HTMLResponse:
     code = request.query_params.get("flash", "")
     context.update(me=me, csrf=row.csrf if row else "", local=local, flash=FLASH.get(code),
-                   flash_kind="notice" if code in {"reply_sent", "transferred", "closed", "shift_added"} else "error")
+                   flash_kind="notice" if code in {"reply_sent", "transferred", "closed", "shift_added", "call_recorded",
+                                                    "callback_closed"} else "error")
     response = templates.TemplateResponse(request, name, context)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = "default-src 'self'; style-src 'unsafe-inline'"
@@ -227,7 +232,29 @@ def read_ticket_page(ticket_id: str, request: Request, session: Db) -> Response:
     return _page(request, "ticket.html", me, row, t=ticket, transcript=transcript, assigned=assigned,
                  files=attachments_of(session, ticket.conversation_id),
                  mine=ticket.assigned_to == me.id, all_queues=list(session.scalars(select(Queue.code))),
-                 outcomes=svc.OUTCOMES)
+                 outcomes=svc.OUTCOMES, call_outcomes=CALL_OUTCOMES)
+
+
+@router.get("/callbacks", response_class=HTMLResponse)
+def read_callbacks_page(request: Request, session: Db) -> Response:
+    """Callbacks by due time, numbers masked (the full number is on the ticket)."""
+    me, row = _signed_in(request, session)
+    visible = svc.visible_queues(session, me, _now())
+    rows = callbacks_by_due(session) if visible is None or QUEUE in visible else []
+    return _page(request, "callbacks.html", me, row, callbacks=rows, mask=mask_number)
+
+
+@router.post("/tickets/{ticket_id}/call")
+def create_call_page(ticket_id: str, request: Request, session: Db,
+                     outcome: Annotated[str, Form(max_length=32)] = "",
+                     csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
+    def act(ticket: Ticket, me: Adviser, now: datetime) -> str:
+        settings: Settings = request.app.state.settings
+        ticket, notice = do_record_call(session, ticket, me, outcome, now, OpeningHours.parse(settings.opening_hours))
+        if notice is not None:
+            do_deliver_reply(session, request.app.state.deliverers, ticket, notice, now)
+        return "callback_closed" if ticket.status == "closed" else "call_recorded"
+    return _ticket_action(request, session, ticket_id, csrf, act)
 
 
 @router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
@@ -253,7 +280,8 @@ def _ticket_action(request: Request, session: Session, ticket_id: str, csrf: str
     except svc.TicketError as exc:
         code = "closed_already" if exc.code == "closed" else exc.code
         return RedirectResponse(f"/console/tickets/{ticket_id}?flash={code}", status_code=303)
-    target = "/console" if flash in ("closed", "transferred") else f"/console/tickets/{ticket_id}"
+    target = "/console" if flash in ("closed", "transferred", "call_recorded", "callback_closed") \
+        else f"/console/tickets/{ticket_id}"
     return RedirectResponse(f"{target}?flash={flash}", status_code=303)
 
 

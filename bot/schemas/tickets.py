@@ -16,9 +16,10 @@ class HandoffRequest(BaseModel):
 
 class GuidanceRequest(BaseModel):
     conversation_id: str = Field(max_length=64)
-    start: Literal["assessment", "needs"] | None = None
+    start: Literal["assessment", "needs", "callback"] | None = None
     text: str | None = Field(default=None, max_length=5000)
     role_hint: Literal["jobseeker", "employer"] | None = None
+    topic: str | None = Field(default=None, max_length=64)
 
 
 class GuidancePublic(BaseModel):
@@ -79,6 +80,8 @@ class TicketPublic(BaseModel):
     created_at: datetime
     claimed_at: datetime | None
     closed_at: datetime | None
+    due_at: datetime | None = None  # a callback's due time
+    attempts: int = 0  # a callback's failed calls so far
     transcript: list[TranscriptEntry] = []
 
 
@@ -92,6 +95,10 @@ class ReplyRequest(BaseModel):
 
 class TransferRequest(BaseModel):
     queue: str = Field(min_length=1, max_length=40)
+
+
+class CallRequest(BaseModel):
+    outcome: Literal["reached", "no_answer", "busy", "wrong_number"]
 
 
 class CloseRequest(BaseModel):

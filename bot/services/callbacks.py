@@ -90,6 +90,11 @@ def do_request_callback(session: Session, *, conversation_id: str, phone: str, w
     handoff = do_handoff(session, conversation_id=conversation_id, reason="callback", topic=topic, now=now,
                          hours=hours, home_area=home_area, reopen_days=reopen_days, queue=QUEUE, commit=False)
     ticket = handoff.ticket
+    if handoff.created:
+        # the adviser answers by phone: meanwhile the assistant keeps answering in the chat
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is not None:
+            conversation.handler = "bot"
     contact: dict[str, Any] = dict(ticket.contact or {})
     contact.update(phone=phone, window=window, abandoned=abandoned)
     ticket.contact = contact

@@ -20,13 +20,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.locales import render
 from bot.messages import Button, OutboundMessage
 from bot.models import Conversation, Ticket
-from bot.services import assessment, service_needs
+from bot.services import assessment, service_needs, shifts
+from bot.services.callbacks import WINDOWS, BadNumber, check_phone_number, do_request_callback, spoken_date
 from bot.services.guidance_texts import guidance, reason_text
+from bot.services.tickets import handoff_packet
 from nlu import langid
 
-FLOWS = ("assessment", "needs")
+FLOWS = ("assessment", "needs", "callback")
 ASK_ORDER = ("age", "municipality", "registered_jobseeker", "unemployed_months", "goal", "education",
              "foreign_language_speaker", "years_since_first_residence_permit", "finnish_level", "dismissed",
              "years_with_employer")
@@ -345,6 +348,49 @@ def _known_profile(conversation: Conversation, role_hint: str | None) -> dict[st
     return profile
 
 
+# --- "call me back" from the chat or Telegram ------------------------------------------------
+
+def _callback_turn(session: Session, conversation: Conversation, state: dict[str, Any], text: str | None,
+                   language: str, now: datetime, context: GuidanceContext) -> Step:
+    """The number (checked, E.164), then the time window; then the callback ticket."""
+    if text is not None and _choice(text, language, ("stop",)):
+        conversation.guidance = None
+        return Step(messages=[render("utter_goodbye", language)], done=True)
+    asking = state.get("asking")
+    if asking == "number" and text is not None:
+        try:
+            state["phone"] = check_phone_number(text)
+        except BadNumber:
+            _save(conversation, state)
+            return Step(messages=[render("sys_callback_invalid_number", language)], done=False)
+    elif asking == "window" and text is not None:
+        window = _window_of(text, language)
+        if window is not None:
+            conversation.guidance = None
+            callback = do_request_callback(
+                session, conversation_id=conversation.id, phone=state["phone"], window=window,
+                topic=state.get("topic"), now=now, hours=context.hours, home_area=context.home_area,
+                reopen_days=context.reopen_days)
+            window_text = render(f"sys_callback_window_{window}", language).text
+            return Step(messages=[render("sys_callback_confirmed", language, number=state["phone"],
+                                         date=spoken_date(callback.due), window=window_text)], done=True)
+    state["asking"] = "number" if state.get("phone") is None else "window"
+    _save(conversation, state)
+    key = "sys_callback_ask_number" if state["asking"] == "number" else "sys_callback_ask_window"
+    return Step(messages=[render(key, language)], done=False)
+
+
+def _window_of(text: str, language: str) -> str | None:
+    said = _norm(text)
+    if said in WINDOWS:
+        return said
+    for lang in dict.fromkeys([language, "en"]):
+        for button in render("sys_callback_ask_window", lang).buttons:
+            if button.payload in WINDOWS and len(said) >= 3 and said in _norm(button.title):
+                return button.payload
+    return None
+
+
 # --- entry points -----------------------------------------------------------------------------
 
 def _save(conversation: Conversation, state: dict[str, Any]) -> None:
@@ -359,15 +405,18 @@ def _copy_to_open_ticket(session: Session, conversation: Conversation) -> None:
         ticket.assessment = handoff_packet(conversation)
 
 
-def handoff_packet(conversation: Conversation) -> dict[str, Any] | None:
-    """The results for the adviser's ticket: the self-assessment and the service needs."""
-    packet = {k: v for k, v in (("language", conversation.assessment), ("service_needs", conversation.service_needs))
-              if v}
-    return packet or None
+@dataclass(frozen=True)
+class GuidanceContext:
+    """What the callback flow needs from the settings to make its ticket."""
+
+    hours: shifts.OpeningHours
+    home_area: str
+    reopen_days: int
 
 
-def do_guidance_turn(session: Session, conversation_id: str, *, now: datetime, text: str | None = None,
-                     start: str | None = None, role_hint: str | None = None) -> Step:
+def do_guidance_turn(session: Session, conversation_id: str, *, now: datetime, context: GuidanceContext,
+                     text: str | None = None, start: str | None = None, role_hint: str | None = None,
+                     topic: str | None = None) -> Step:
     """Start a flow (`start`) or take the customer's answer (`text`); commits."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
@@ -380,16 +429,21 @@ def do_guidance_turn(session: Session, conversation_id: str, *, now: datetime, t
             state: dict[str, Any] = {"flow": "assessment", "target": _target_in(text or "", language), "answers": []}
             step = _assessment_turn(session, conversation, state, None, language, now)
             step = Step(messages=[_msg(_text(language, "assess_intro")), *step.messages], done=step.done)
-        else:
+        elif start == "needs":
             state = {"flow": "needs", "profile": _known_profile(conversation, role_hint), "asked": [], "asking": None}
             step = _needs_turn(session, conversation, state, None, language, now)
             step = Step(messages=[_msg(_text(language, "needs_intro")), *step.messages], done=step.done)
+        else:
+            state = {"flow": "callback", "phone": None, "topic": topic}
+            step = _callback_turn(session, conversation, state, None, language, now, context)
     else:
         state = copy.deepcopy(conversation.guidance or {})  # edited here, saved as a new value
         if state.get("flow") == "assessment":
             step = _assessment_turn(session, conversation, state, text or "", language, now)
         elif state.get("flow") == "needs":
             step = _needs_turn(session, conversation, state, text or "", language, now)
+        elif state.get("flow") == "callback":
+            step = _callback_turn(session, conversation, state, text or "", language, now, context)
         else:
             step = Step(messages=[], done=True)  # nothing in progress (it ended elsewhere)
     session.commit()

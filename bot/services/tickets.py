@@ -19,7 +19,6 @@ from bot.locales import render
 from bot.messages import OutboundMessage, TicketRef
 from bot.models import Adviser, Conversation, Message, Queue, Ticket, TicketEvent
 from bot.services import shifts
-from bot.services.guidance import handoff_packet
 
 EMPLOYER_TOPICS = frozenset({
     "recruiting_help", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
@@ -44,6 +43,13 @@ class Handoff:
     ticket: Ticket
     notice: OutboundMessage
     created: bool
+
+
+def handoff_packet(conversation: Conversation) -> dict[str, Any] | None:
+    """The results for the adviser's ticket: the self-assessment and the service needs."""
+    packet = {k: v for k, v in (("language", conversation.assessment), ("service_needs", conversation.service_needs))
+              if v}
+    return packet or None
 
 
 def choose_queue(topic: str | None, reason: str, home_area: str) -> str:

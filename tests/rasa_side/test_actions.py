@@ -73,7 +73,7 @@ def test_the_start_passes_the_flow_the_words_and_the_role_known_so_far() -> None
     dispatcher = CollectingDispatcher()
     result = asyncio.run(ActionGuidanceStart(hub).run(dispatcher, _tracker(events, "which services fit us"), {}))
     assert hub.calls == [{"conversation_id": "conv-1", "start": "needs", "text": "which services fit us",
-                          "role_hint": "employer"}]
+                          "role_hint": "employer", "topic": None}]
     assert [m["text"] for m in dispatcher.messages] == ["intro", "Q1"]
     assert dispatcher.messages[1]["buttons"] == [{"title": "Yes", "payload": "yes"}]
     assert result == [{"event": "slot", "timestamp": None, "name": "guidance_answer", "value": None}]
@@ -99,3 +99,10 @@ def test_a_hub_outage_ends_the_form_politely() -> None:
     result = asyncio.run(form.validate_guidance_answer("yes", dispatcher, _tracker([_user("thanks")], "yes"), {}))
     assert result == {"guidance_answer": "unavailable"}
     assert dispatcher.messages[0]["response"] == "utter_request_human"
+
+
+def test_a_callback_request_carries_the_topic_so_far() -> None:
+    hub = FakeHub([GuidanceStep(done=False, messages=[{"text": "number?"}])])
+    events = [_user("pay_subsidy"), {"event": "bot"}, _user("request_callback")]
+    asyncio.run(ActionGuidanceStart(hub).run(CollectingDispatcher(), _tracker(events, "call me"), {}))
+    assert hub.calls[0]["start"] == "callback" and hub.calls[0]["topic"] == "pay_subsidy"
