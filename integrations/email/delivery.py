@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.locales import render
 from bot.models import MailMessage, Message, Ticket
 from bot.services.delivery import DeliveryFailed
 from integrations.email import outgoing
@@ -17,8 +18,8 @@ class EmailDeliverer:
         self.settings = settings
 
     def __call__(self, session: Session, ticket: Ticket, message: Message) -> str | None:
-        if message.sender != "adviser":
-            return None  # notices ("the ticket is closed") are for live channels, not a mail of their own
+        if message.sender == "system" and message.text == render("sys_ticket_closed", message.language).text:
+            return None  # "you can keep asking me" is for live chat, not a mail of its own
         thread = list(session.scalars(select(MailMessage).where(MailMessage.conversation_id == ticket.conversation_id)
                                       .order_by(MailMessage.id)))
         contact = ticket.contact or {}
