@@ -17,6 +17,7 @@ from bot.console import pages as console
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.services.auth import LoginThrottle
 from bot.services.rasa import RasaClient
+from bot.services.translation import Translator
 from integrations.email.delivery import EmailDeliverer
 from integrations.phone import api as phone_api
 from integrations.telegram import webhook as telegram_webhook
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # channels whose replies must be pushed; the web chat pulls its own over its live stream
     app.state.deliverers = {"email": EmailDeliverer(settings), "telegram": TelegramDeliverer()}
     app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout, settings.rasa_token)
+    app.state.translator = Translator.from_setting(settings.translator, timeout=settings.translator_timeout,
+                                                   api_key=settings.translator_api_key, mask=settings.translator_mask)
     app.add_middleware(BodyLimit)
     install_error_handlers(app)
     app.include_router(health.router)

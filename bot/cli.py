@@ -99,6 +99,12 @@ class Stack:
             LUOTSI_MAILBOXES=self.settings.mailboxes,
             **({"LUOTSI_SMTP_RELAY": self.settings.smtp_relay} if self.settings.smtp_relay else {}),
             **self._telegram_env(),
+            LUOTSI_TRANSLATOR=self.settings.translator,
+            LUOTSI_TRANSLATOR_TIMEOUT=str(self.settings.translator_timeout),
+            LUOTSI_TRANSLATOR_MASK=self.settings.translator_mask,
+            LUOTSI_PHONE_NUMBERS=self.settings.phone_numbers,
+            LUOTSI_PHONE_VOICES=self.settings.phone_voices,
+            LUOTSI_PHONE_RECORDINGS=self.settings.phone_recordings,
             # Rasa logs message texts at debug level; customers type identity codes and health
             # details, so its level is pinned here.
             LOG_LEVEL="INFO",

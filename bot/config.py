@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     # recorded prompts for the languages without a voice: "so=https://…/so/{key}.mp3,et=…"
     phone_recordings: str = ""
     translator: str = "none"
+    # seconds the translator waits before a message goes through untranslated (marked)
+    translator_timeout: float = 2.0
+    translator_api_key: str | None = None
+    # personal data that never reaches the translation backend and is not copied into translations
+    # (hetu = personal identity code, iban, email, phone); identity codes are always masked
+    translator_mask: str = "hetu,iban"
     max_text_chars: int = 5000
     # The advisory's opening hours (Europe/Helsinki); shifts in the roster decide who answers.
     opening_hours: str = "mon-fri 08:00-16:00"

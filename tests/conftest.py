@@ -101,6 +101,21 @@ def relay() -> Iterator[tuple[str, MailCapture]]:
         yield running
 
 
+@pytest.fixture
+def api() -> Iterator[object]:
+    """A local Telegram Bot API of this test's own."""
+    from tests.telegram_api import running_bot_api
+
+    with running_bot_api() as running:
+        yield running
+
+
+@pytest.fixture
+def tg_settings(settings: Settings, api) -> Settings:  # type: ignore[no-untyped-def]
+    return settings.model_copy(update={"telegram_token": api.token, "telegram_api_url": api.url,
+                                       "telegram_poll_timeout": 1})
+
+
 @pytest.fixture(scope="session")
 def bot_api() -> Iterator[object]:
     """The local Telegram Bot API the stack's Telegram worker talks to."""

@@ -20,8 +20,9 @@ LANGUAGES = ["ar", "en", "fi", "sv", "ru", "uk", "et", "so", "fa", "zh", "tr", "
 # (source, target, text) → translation: a few real sentences for the conversation tests
 PHRASES = {
     ("ar", "fi", "أريد التسجيل كباحث عن عمل. رقمي [0]"): "Haluan ilmoittautua työnhakijaksi. Numeroni [0]",
+    ("fi", "ar", "Haluan ilmoittautua työnhakijaksi. Numeroni [0]"): "أريد التسجيل كباحث عن عمل. رقمي [0]",
     ("fi", "ar", "Hei! Voit ilmoittautua [0]:ssa."): "مرحبا! يمكنك التسجيل في [0].",
-    ("fi", "ar", "Kiitos, suljen asian nyt."): "شكرا، سأغلق الموضوع الآن.",
+    ("ar", "fi", "مرحبا! يمكنك التسجيل في [0]."): "Hei! Voit ilmoittautua [0]:ssa.",
 }
 
 

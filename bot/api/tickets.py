@@ -27,6 +27,7 @@ from bot.services import tickets as svc
 from bot.services.attachments import access_attachment_by_ticket, attachments_of, download_headers
 from bot.services.callbacks import do_record_call, mask_number
 from bot.services.delivery import do_deliver_reply
+from bot.services.interpreting import do_translate_for_adviser, do_translate_reply
 from bot.services.shifts import OpeningHours
 
 router = APIRouter(prefix="/api", tags=["advisers"])
@@ -94,17 +95,24 @@ def read_tickets(
 
 
 @router.post("/tickets/claim", response_model=TicketPublic | None)
-def create_claim(me: Me, session: Db, queue: Annotated[str | None, Query(max_length=40)] = None) -> TicketPublic | None:
+def create_claim(me: Me, session: Db, request: Request,
+                 queue: Annotated[str | None, Query(max_length=40)] = None) -> TicketPublic | None:
     """Claim the next ticket (oldest first within priority); `null` when the queues are empty."""
-    ticket = svc.do_claim_next(session, me, _now(), queue=queue)
-    return to_public(session, ticket, transcript=True) if ticket else None
+    now = _now()
+    ticket = svc.do_claim_next(session, me, now, queue=queue)
+    if ticket is None:
+        return None
+    do_translate_for_adviser(session, ticket, me, request.app.state.translator, now)
+    return to_public(session, ticket, transcript=True)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic)
-def read_ticket(ticket_id: str, me: Me, session: Db) -> TicketPublic:
+def read_ticket(ticket_id: str, me: Me, session: Db, request: Request) -> TicketPublic:
+    """The ticket with its transcript; the customer's messages also in the adviser's working language."""
     now = _now()
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now)
     svc.do_record_view(session, ticket, me, now)
+    do_translate_for_adviser(session, ticket, me, request.app.state.translator, now)
     return to_public(session, ticket, transcript=True)
 
 
@@ -123,6 +131,7 @@ def create_reply(ticket_id: str, body: ReplyRequest, me: Me, session: Db, reques
     now = _now()
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
     message = svc.do_reply(session, ticket, me, body.text.strip(), now)
+    do_translate_reply(session, ticket, message, me, request.app.state.translator, now)
     do_deliver_reply(session, request.app.state.deliverers, ticket, message, now)
     return to_public(session, ticket, transcript=True)
 

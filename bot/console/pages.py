@@ -33,6 +33,7 @@ from bot.services.auth import (
 )
 from bot.services.callbacks import CALL_OUTCOMES, QUEUE, callbacks_by_due, do_record_call, mask_number
 from bot.services.delivery import do_deliver_reply
+from bot.services.interpreting import do_translate_for_adviser, do_translate_reply
 from bot.services.shifts import OpeningHours
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -102,6 +103,8 @@ FLASH = {
     "empty": "Write a reply first.",
     "bad_shift": "The shift could not be added: check the city, queue and times (end after start).",
     "call_recorded": "Call recorded; the callback waits for the next try.",
+    "settings_saved": "Working language saved.",
+    "bad_language": "Choose Finnish, Swedish or English.",
     "callback_closed": "Call recorded; the callback is closed.",
 }
 
@@ -110,7 +113,7 @@ def _page(request: Request, name: str, me: Adviser | None, row: AuthToken | None
     code = request.query_params.get("flash", "")
     context.update(me=me, csrf=row.csrf if row else "", local=local, flash=FLASH.get(code),
                    flash_kind="notice" if code in {"reply_sent", "transferred", "closed", "shift_added", "call_recorded",
-                                                    "callback_closed"} else "error")
+                                                    "callback_closed", "settings_saved"} else "error")
     response = templates.TemplateResponse(request, name, context)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = "default-src 'self'; style-src 'unsafe-inline'"
@@ -201,7 +204,24 @@ def read_queues_page(request: Request, session: Db) -> Response:
     waiting = session.scalars(waiting_q.order_by(Ticket.priority.desc(), Ticket.created_at).limit(100)).all()
     mine = session.scalars(select(Ticket).where(Ticket.assigned_to == me.id, Ticket.status == "claimed")).all()
     return _page(request, "queues.html", me, row, queues=queues, depths=svc.queue_depths(session, now),
-                 waiting=waiting, mine=mine)
+                 waiting=waiting, mine=mine, working_languages=WORKING_LANGUAGES,
+                 translator=request.app.state.translator.enabled)
+
+
+WORKING_LANGUAGES = ("fi", "sv", "en")
+
+
+@router.post("/settings")
+def create_settings_page(request: Request, session: Db, working_language: Annotated[str, Form(max_length=8)] = "",
+                         csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """The adviser's working language: customer messages are translated into it, replies from it."""
+    me, row = _signed_in(request, session)
+    check_csrf(row, csrf)
+    if working_language not in WORKING_LANGUAGES:
+        return RedirectResponse("/console?flash=bad_language", status_code=303)
+    me.working_language = working_language
+    session.commit()
+    return RedirectResponse("/console?flash=settings_saved", status_code=303)
 
 
 @router.post("/claim")
@@ -226,6 +246,7 @@ def read_ticket_page(ticket_id: str, request: Request, session: Db) -> Response:
     except svc.TicketError as exc:
         return Response(str(exc), status_code=exc.status)
     svc.do_record_view(session, ticket, me, now)
+    do_translate_for_adviser(session, ticket, me, request.app.state.translator, now)
     transcript = session.scalars(select(Message).where(Message.conversation_id == ticket.conversation_id)
                                  .order_by(Message.id)).all()
     assigned = session.get(Adviser, ticket.assigned_to).username if ticket.assigned_to else None  # type: ignore[union-attr]
@@ -293,6 +314,7 @@ def create_reply_page(ticket_id: str, request: Request, session: Db,
         if not text.strip():
             raise svc.TicketError("empty", "Write a reply first.", status=422)
         message = svc.do_reply(session, ticket, me, text.strip(), now)
+        do_translate_reply(session, ticket, message, me, request.app.state.translator, now)
         do_deliver_reply(session, request.app.state.deliverers, ticket, message, now)
         return "reply_sent"
     return _ticket_action(request, session, ticket_id, csrf, act)

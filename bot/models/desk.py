@@ -49,6 +49,8 @@ class Adviser(Base):
     role: Mapped[str] = mapped_column(String(16))
     city: Mapped[str] = mapped_column(String(16))
     languages: Mapped[str] = mapped_column(String(120), default="fi")  # "fi,sv,en"
+    # the language the adviser reads and writes in: customer messages are translated into it
+    working_language: Mapped[str] = mapped_column(String(8), default="fi", server_default="fi")
     max_open_tickets: Mapped[int] = mapped_column(Integer, default=5)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

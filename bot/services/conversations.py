@@ -13,8 +13,10 @@ from bot.locales import render
 from bot.messages import InboundMessage, OutboundMessage, TicketRef, Turn
 from bot.models import Conversation, Message, Ticket
 from bot.services.attachments import NewAttachment, do_keep_attachment
+from bot.services.interpreting import translate_answer
 from bot.services.language import chosen_language, decide_language
 from bot.services.rasa import RasaClient, RasaUnavailable
+from bot.services.translation import Translator
 from nlu import langid
 
 log = logging.getLogger(__name__)
@@ -99,7 +101,8 @@ def _receive(session: Session, message: InboundMessage, now: datetime,
 
 
 def do_receive_message(
-    session: Session, rasa: RasaClient, message: InboundMessage, *, now: datetime, reply_status: str = "sent"
+    session: Session, rasa: RasaClient, message: InboundMessage, *, now: datetime, reply_status: str = "sent",
+    translator: Translator | None = None,
 ) -> Turn:
     """Store the customer's message, let the assistant answer, store and return the answer.
 
@@ -115,13 +118,24 @@ def do_receive_message(
         session.commit()
         return Turn(conversation_id=conversation.id, language=reply_language, replies=())
     replies: list[OutboundMessage] = []
-    if reply_language not in langid.TIER1 and reply_language != previous:
+    text_for_rasa = message.text
+    tier2 = reply_language not in langid.TIER1 and reply_language != langid.UNDETERMINED
+    if tier2 and translator is not None and translator.enabled:
+        # A tier-2 language with a translation backend: the assistant reads the English translation
+        # and its answers are translated back, marked (bot/services/interpreting.py).
+        into_english = translator.translate(message.text, reply_language, "en")
+        if into_english.translated:
+            text_for_rasa, hints = into_english.text, ("en",)
+            inbound.translation, inbound.translation_language = into_english.text, "en"
+    if tier2 and text_for_rasa is message.text and reply_language != previous:
         name = langid.LANGUAGE_NAMES_EN.get(reply_language, reply_language)
         replies.append(render("sys_tier2_notice", "en", language_name=name))
     try:
-        answers = rasa.send(conversation.id, message.text, {"language_hints": list(hints)})
+        answers = rasa.send(conversation.id, text_for_rasa, {"language_hints": list(hints)})
         if not answers:  # an action or the NLG call failed inside Rasa: say so, keep the message
             raise RasaUnavailable("no answer")
+        if text_for_rasa is not message.text and translator is not None:
+            answers = [translate_answer(translator, answer, reply_language) for answer in answers]
         replies += answers
         inbound.status = "answered"
     except RasaUnavailable:
@@ -167,16 +181,17 @@ def _handed_off_now(session: Session, conversation: Conversation) -> TicketRef |
 
 
 def read_messages_after(session: Session, *, channel: str, external_id: str, after: int,
-                        senders: tuple[str, ...] = ("adviser", "system")) -> tuple[str | None, list[Message]]:
-    """Messages for the customer that arrived after `after` (adviser replies, notices), and
-    who handles the conversation now. Used by the web chat's live stream."""
+                        senders: tuple[str, ...] = ("adviser", "system")
+                        ) -> tuple[str | None, str | None, list[Message]]:
+    """Messages for the customer that arrived after `after` (adviser replies, notices), who
+    handles the conversation now, and its language. Used by the web chat's live stream."""
     conversation = session.scalars(
         select(Conversation).where(Conversation.channel == channel, Conversation.external_id == external_id)
     ).first()
     if conversation is None:
-        return None, []
+        return None, None, []
     messages = list(session.scalars(
         select(Message).where(Message.conversation_id == conversation.id, Message.id > after,
                               Message.sender.in_(senders)).order_by(Message.id)
     ))
-    return conversation.handler, messages
+    return conversation.handler, conversation.language, messages

@@ -7,8 +7,9 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.locales import render
-from bot.models import MailMessage, Message, Ticket
+from bot.models import Conversation, MailMessage, Message, Ticket
 from bot.services.delivery import DeliveryFailed
+from bot.services.interpreting import outgoing_view, with_marker
 from integrations.email import outgoing
 from integrations.email.intake import ticket_tag
 
@@ -30,8 +31,10 @@ class EmailDeliverer:
         subject = last.subject if last.subject.lower().startswith("re:") else f"Re: {last.subject}".strip()
         if ticket_tag(ticket.id) not in subject:
             subject = f"{subject} {ticket_tag(ticket.id)}"
+        conversation = session.get(Conversation, ticket.conversation_id)
+        body = with_marker(outgoing_view(message, conversation.language if conversation else None))
         mail = outgoing.new_message(sender=str(contact.get("mailbox") or last.mailbox), to=to, subject=subject,
-                                    body=message.text, in_reply_to=last.message_id,
+                                    body=body, in_reply_to=last.message_id,
                                     references=tuple(m.message_id for m in thread[:-1]))
         try:
             outgoing.send(self.settings, mail)

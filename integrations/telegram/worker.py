@@ -59,7 +59,9 @@ from bot.models import Message as StoredMessage
 from bot.services.attachments import NewAttachment
 from bot.services.conversations import do_answer_locally, do_receive_message
 from bot.services.delivery import do_mark_undelivered
+from bot.services.interpreting import outgoing_view, with_marker
 from bot.services.rasa import RasaClient
+from bot.services.translation import Translator
 from integrations.telegram import intake
 from integrations.telegram import render as wire
 from nlu import langid
@@ -105,6 +107,8 @@ class TelegramWorker:
         self.factory = factory
         self.rasa = rasa
         self.app = application or build_application(settings)
+        self.translator = Translator.from_setting(settings.translator, timeout=settings.translator_timeout,
+                                                  api_key=settings.translator_api_key, mask=settings.translator_mask)
         self._failed: set[int] = set()
         self._stop = asyncio.Event()
         self._updates_waiting = asyncio.Event()
@@ -291,7 +295,8 @@ class TelegramWorker:
     async def _assistant_turn(self, inbound: InboundMessage) -> None:
         def turn() -> None:
             with self.factory() as db:
-                do_receive_message(db, self.rasa, inbound, now=_now(), reply_status="pending")
+                do_receive_message(db, self.rasa, inbound, now=_now(), reply_status="pending",
+                                   translator=self.translator)
         await asyncio.to_thread(turn)
 
     async def _local_turn(self, inbound: InboundMessage, key: str, *, buttons: Sequence[Button] = (),
@@ -461,16 +466,17 @@ class TelegramWorker:
                 await self._pause(self._stop, 2.0)
 
     def _pending(self) -> list[Outgoing]:
+        """The messages to send, as the customer sees them (a machine translation marked, with its
+        original)."""
         with self.factory() as db:
             rows = db.execute(
-                select(StoredMessage.id, Conversation.external_id, StoredMessage.sender, StoredMessage.text,
-                       StoredMessage.buttons, Conversation.language)
+                select(StoredMessage, Conversation.external_id, Conversation.language)
                 .join(Conversation, Conversation.id == StoredMessage.conversation_id)
                 .where(StoredMessage.status == "pending", Conversation.channel == CHANNEL)
                 .order_by(StoredMessage.id).limit(200)
             ).all()
-        return [Outgoing(id=r[0], chat_id=int(r[1]), sender=r[2], text=r[3], buttons=list(r[4] or []),
-                         language=r[5]) for r in rows]
+            return [Outgoing(id=m.id, chat_id=int(chat), sender=m.sender, text=with_marker(outgoing_view(m, language)),
+                             buttons=list(m.buttons or []), language=language) for m, chat, language in rows]
 
     async def _send_chat(self, items: list[Outgoing]) -> bool:
         """Send one chat's pending messages in order; stop at the first that cannot go yet."""

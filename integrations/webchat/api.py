@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ def create_chat_turn(
     session: Annotated[Session, Depends(get_session)],
     rasa: Annotated[RasaClient, Depends(get_rasa)],
     settings: Annotated[Settings, Depends(get_settings)],
+    request: Request,
 ) -> ChatPublic:
     """One customer message in, the assistant's answers out.
 
@@ -40,7 +41,8 @@ def create_chat_turn(
     answer says so, in the customer's language, and the message stays kept.
     """
     message = wire.parse(body, max_chars=settings.max_text_chars)
-    turn = do_receive_message(session, rasa, message, now=datetime.now(timezone.utc))
+    turn = do_receive_message(session, rasa, message, now=datetime.now(timezone.utc),
+                              translator=request.app.state.translator)
     return wire.render(turn, body.conversation_id)
 
 

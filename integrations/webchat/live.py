@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.errors import BadInput
 from bot.services.conversations import read_messages_after
+from bot.services.interpreting import outgoing_view
 from integrations.webchat import wire
 
 router = APIRouter(tags=["web chat"])
@@ -32,7 +33,9 @@ async def read_chat_events(
     after: Annotated[int, Query(ge=0)] = 0,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    """`text/event-stream` of messages for the customer: `{"id", "sender", "text", "handler"}`."""
+    """`text/event-stream` of messages for the customer: `{"id", "sender", "text", "handler"}`, and for a
+    machine translation `marker` ("Machine translation", in the customer's language), `original` and
+    `original_label`; an adviser's reply that could not be translated has only the `marker`."""
     if not wire.check_conversation_id(conversation_id):
         raise BadInput("invalid_conversation_id", "sys_error_invalid")
     if last_event_id and last_event_id.isdigit():
@@ -41,10 +44,14 @@ async def read_chat_events(
 
     def poll(since: int) -> tuple[str | None, list[dict[str, object]]]:
         with factory() as session:
-            handler, messages = read_messages_after(session, channel=wire.CHANNEL, external_id=conversation_id,
-                                                    after=since)
-            return handler, [{"id": m.id, "sender": m.sender, "text": m.text, "buttons": m.buttons or []}
-                             for m in messages]
+            handler, language, messages = read_messages_after(session, channel=wire.CHANNEL,
+                                                              external_id=conversation_id, after=since)
+            out: list[dict[str, object]] = []
+            for m in messages:
+                view = outgoing_view(m, language)
+                out.append({"id": m.id, "sender": m.sender, "text": view.text, "buttons": m.buttons or [],
+                            "marker": view.marker, "original": view.original, "original_label": view.original_label})
+            return handler, out
 
     async def stream() -> AsyncIterator[str]:
         since = after

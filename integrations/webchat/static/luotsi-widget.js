@@ -57,6 +57,7 @@
     ".luotsi-error{color:#a00000}",
     ".luotsi-msg a{color:var(--l-accent);text-decoration:underline}",
     ".luotsi-adviser{border-color:#0050a0;border-width:2px}",
+    ".luotsi-mt{display:block;font-size:.8em;color:#555;margin-top:4px}.luotsi-original{font-size:.85em;color:#333}",
     ".luotsi-who{display:block;font-size:.8rem;font-weight:700;color:var(--l-accent);margin-bottom:2px}"
   ].join("\n");
 
@@ -135,6 +136,18 @@
     if (entry.lang) { body.setAttribute("lang", entry.lang); }
     body.setAttribute("dir", "auto");
     li.appendChild(body);
+    if (entry.marker) {
+      // every machine translation is marked, and the original is one click away
+      li.appendChild(el("span", "luotsi-mt", entry.marker));
+      if (entry.original) {
+        var details = el("details", "luotsi-original");
+        details.appendChild(el("summary", null, entry.originalLabel || "Original"));
+        var original = el("div", null, entry.original);
+        original.setAttribute("dir", "auto");
+        details.appendChild(original);
+        li.appendChild(details);
+      }
+    }
     if (entry.buttons && entry.buttons.length) {
       var box = el("div", "luotsi-buttons");
       entry.buttons.forEach(function (b) {
@@ -259,7 +272,8 @@
       var data; try { data = JSON.parse(e.data); } catch (err) { return; }
       if (data.id <= (state.lastId || 0)) return;
       state.lastId = data.id;
-      var entry = { from: data.sender === "adviser" ? "adviser" : "bot", text: data.text, buttons: data.buttons || [], lang: state.language };
+      var entry = { from: data.sender === "adviser" ? "adviser" : "bot", text: data.text, buttons: data.buttons || [], lang: state.language,
+                    marker: data.marker || null, original: data.original || null, originalLabel: data.original_label || null };
       state.log.push(entry); addMessage(entry, true);
       if (data.handler === "bot") { state.handoff = false; source.close(); source = null; }
       save();
