@@ -284,6 +284,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"({', '.join(settings.mailbox_queues())})\n"
             + (f"  Telegram          {settings.telegram_mode} via {httpx.URL(settings.telegram_api_url).host}\n"
                if settings.telegram_token else "  Telegram          off (set LUOTSI_TELEGRAM_TOKEN to serve it)\n")
+            + f"  phone webhooks    {base}/api/phone/voice  ("
+            + ("signed with LUOTSI_PHONE_AUTH_TOKEN" if settings.phone_auth_token else
+               "off until LUOTSI_PHONE_AUTH_TOKEN is set: every call is refused") + ")\n"
+            + f"  translation       {'off (LUOTSI_TRANSLATOR=none)' if settings.translator == 'none' else settings.translator}\n"
             + f"  API docs          {base}/docs\n"
             f"  readiness         {base}/readyz\n"
             f"  Rasa              {settings.rasa_url}\n"
