@@ -8,13 +8,14 @@ should. It can be slowed down, made to fail, or made to lose placeholders, and i
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.http_stub import serving
 
 LANGUAGES = ["ar", "en", "fi", "sv", "ru", "uk", "et", "so", "fa", "zh", "tr", "es", "fr", "de", "pl"]
 # (source, target, text) → translation: a few real sentences for the conversation tests
@@ -97,13 +98,6 @@ def _handler(api: LibreTranslateApi) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_libretranslate(api: LibreTranslateApi | None = None) -> Iterator[LibreTranslateApi]:
     api = api or LibreTranslateApi()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
-    server.daemon_threads = True
-    api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(api)) as url:
+        api.url = url
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.http_stub import serving
 
 TOKEN = "123456:TEST-luotsi-token"
 BOT = {"id": 123456, "is_bot": True, "first_name": "Luotsi", "username": "luotsi_test_bot",
@@ -235,16 +237,9 @@ def _handler(api: BotApi) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_bot_api(api: BotApi | None = None, port: int = 0) -> Iterator[BotApi]:
     api = api or BotApi()
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(api))
-    server.daemon_threads = True
-    api.url = f"http://127.0.0.1:{server.server_address[1]}/bot"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(api), port) as base:
+        api.url = f"{base}/bot"
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # --- updates shaped like Telegram's ----------------------------------------------------------

@@ -221,8 +221,9 @@ class FakeRasa:
         self.received: list[dict] = []  # type: ignore[type-arg]
 
     def __enter__(self) -> str:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
+
+        from tests.http_stub import serving
 
         fake = self
 
@@ -241,13 +242,11 @@ class FakeRasa:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._serving = serving(Handler)
+        return self._serving.__enter__()
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serving.__exit__(None, None, None)
 
 
 def test_a_tier2_customer_is_understood_and_answered_through_translation(settings: Settings,
