@@ -97,3 +97,12 @@ def test_web_chat_callback_request(stack, language: str, ask: str, number: str, 
     assert check_phone_number(number) in text and render(f"sys_callback_window_{window}", language).text in text
     # the assistant answers again at once (the adviser will phone)
     assert _chat(stack, cid, "kiitos" if language == "fi" else "спасибо", locale=language)["replies"]
+
+
+def test_asking_for_a_person_in_the_middle_of_the_self_assessment_hands_off(stack) -> None:  # type: ignore[no-untyped-def]
+    cid = uuid.uuid4().hex
+    first = _chat(stack, cid, "i want to test my finnish level")
+    assert [b["payload"] for b in first["replies"][-1]["buttons"]] == ["yes", "no", "stop"]
+    _chat(stack, cid, "yes")
+    handed = _chat(stack, cid, "i want to talk to a person")
+    assert handed["ticket"] is not None
