@@ -12,7 +12,7 @@ from bot.schemas.guidance import (
     ServiceNeedsRequest,
 )
 from bot.services import assessment, service_needs
-from bot.services.guidance_texts import reason_text
+from bot.services.guidance_texts import explain_needs
 from nlu import langid
 
 router = APIRouter(prefix="/api", tags=["guidance"])
@@ -30,12 +30,9 @@ def create_service_needs(body: ServiceNeedsRequest) -> ServiceNeedsPublic:
     """The services that fit a profile, why, whether an adviser is needed, and what is still unknown."""
     profile = body.model_dump(exclude_none=True, exclude={"language"})
     language = langid.normalise_hint(body.language) or "en"
-    result = service_needs.do_map(profile)
-    years = body.years_since_first_residence_permit
-    values = {"years": f"{years:g}"} if years is not None else {}
+    result, explained = explain_needs(profile, language)
     return ServiceNeedsPublic(
-        services=[ServiceNeed(code=code, why=reason_text(why, language, **values), rule=rule)
-                  for code, why, rule in result.services],
+        services=[ServiceNeed(code=code, why=why, rule=rule) for code, why, rule in explained],
         adviser_needed=result.adviser_needed, missing=result.missing,
         rules_version=service_needs.load_rules().version,
     )

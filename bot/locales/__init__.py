@@ -50,10 +50,15 @@ def languages() -> list[str]:
     return list(catalogues())
 
 
+def fill(text: str, values: dict[str, Any]) -> str:
+    """`{name}` placeholders replaced by their values (the catalogues' one template rule)."""
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", str(value))
+    return text
+
+
 def _to_message(entry: dict[str, Any], variables: dict[str, str], prefix: str = "") -> OutboundMessage:
-    text = str(entry.get("text", ""))
-    for key, value in variables.items():
-        text = text.replace("{" + key + "}", value)
+    text = fill(str(entry.get("text", "")), variables)
     buttons = tuple(
         Button(title=str(b["title"]), payload=str(b["payload"])) for b in entry.get("buttons") or []
     )

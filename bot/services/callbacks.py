@@ -59,10 +59,7 @@ def callback_due(now: datetime, window: str, hours: shifts.OpeningHours) -> date
     not ended yet; today if it is still possible."""
     start, end = WINDOWS[window]
     local = now.astimezone(shifts.HELSINKI)
-    for offset in range(0, 15):
-        day = local.date() + timedelta(days=offset)
-        if day.weekday() not in hours.days or shifts.is_holiday(day):
-            continue
+    for day in shifts.opening_days(local.date(), hours):
         closes = datetime.combine(day, end, shifts.HELSINKI)
         if closes > now:
             return max(datetime.combine(day, start, shifts.HELSINKI), local).astimezone(now.tzinfo)
@@ -119,28 +116,26 @@ def do_record_call(session: Session, ticket: Ticket, adviser: Adviser, outcome: 
                             data={"outcome": outcome, "attempt": ticket.attempts + 1}, at=now))
     conversation = session.get(Conversation, ticket.conversation_id)
     notice = None
+    ticket.attempts += 1
     if outcome == "reached":
-        ticket.attempts += 1
         ticket.status, ticket.outcome, ticket.closed_at = "closed", "callback_done", now
+    elif outcome == "wrong_number" or ticket.attempts >= MAX_FAILED_CALLS:
+        ticket.status, ticket.outcome, ticket.closed_at = "closed", "no_response", now
+        session.add(TicketEvent(ticket_id=ticket.id, adviser_id=adviser.id, kind="note",
+                                data={"text": f"closed after {ticket.attempts} failed call(s): {outcome}"},
+                                at=now))
+        if conversation is not None and conversation.channel != "phone":
+            notice = Message(conversation_id=conversation.id, sender="system",
+                             text=render("sys_callback_failed", conversation.language).text,
+                             language=conversation.language, status="sent", created_at=now)
+            session.add(notice)
     else:
-        ticket.attempts += 1
-        if outcome == "wrong_number" or ticket.attempts >= MAX_FAILED_CALLS:
-            ticket.status, ticket.outcome, ticket.closed_at = "closed", "no_response", now
-            session.add(TicketEvent(ticket_id=ticket.id, adviser_id=adviser.id, kind="note",
-                                    data={"text": f"closed after {ticket.attempts} failed call(s): {outcome}"},
-                                    at=now))
-            if conversation is not None and conversation.channel != "phone":
-                notice = Message(conversation_id=conversation.id, sender="system",
-                                 text=render("sys_callback_failed", conversation.language).text,
-                                 language=conversation.language, status="sent", created_at=now)
-                session.add(notice)
-        else:
-            # back to the queue for the next try, in the same window on the next opening day
-            ticket.status, ticket.assigned_to, ticket.claimed_at = "queued", None, None
-            window = str((ticket.contact or {}).get("window") or "morning")
-            tomorrow = datetime.combine(now.astimezone(shifts.HELSINKI).date() + timedelta(days=1), time(0),
-                                        shifts.HELSINKI)
-            ticket.due_at = callback_due(tomorrow, window if window in WINDOWS else "morning", hours)
+        # back to the queue for the next try, in the same window on the next opening day
+        ticket.status, ticket.assigned_to, ticket.claimed_at = "queued", None, None
+        window = str((ticket.contact or {}).get("window") or "morning")
+        tomorrow = datetime.combine(now.astimezone(shifts.HELSINKI).date() + timedelta(days=1), time(0),
+                                    shifts.HELSINKI)
+        ticket.due_at = callback_due(tomorrow, window if window in WINDOWS else "morning", hours)
     if ticket.status == "closed" and conversation is not None:
         conversation.handler = "bot"
     session.commit()

@@ -15,17 +15,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.locales import render
+from bot.locales import fill, render
 from bot.messages import Button, OutboundMessage
 from bot.models import Conversation, Ticket
 from bot.services import assessment, service_needs, shifts
 from bot.services.callbacks import WINDOWS, BadNumber, check_phone_number, do_request_callback, spoken_date
-from bot.services.guidance_texts import guidance, reason_text
+from bot.services.guidance_texts import explain_needs, guidance
 from bot.services.tickets import handoff_packet
 from nlu import langid
 
@@ -63,14 +64,20 @@ def _choice(text: str, language: str, kinds: tuple[str, ...]) -> str | None:
         return said
     order = [language] + [lang for lang in langid.TIER1 if lang != language]
     for lang in order:
-        cat = guidance(lang)
-        words: dict[str, list[str]] = {k: [_norm(w) for w in cat["answers"].get(k, [])] for k in kinds}
-        if SKIP in kinds:
-            words[SKIP] = [*words.get(SKIP, []), _norm(cat["texts"]["needs_skip"])]
+        words = _answer_words(lang)
         for kind in kinds:
-            if said in words.get(kind, []):
+            if said in words.get(kind, ()):
                 return kind
     return None
+
+
+@lru_cache(maxsize=16)
+def _answer_words(language: str) -> dict[str, frozenset[str]]:
+    """A language's typed answers, normalised once: yes, no, stop, and skip (its button title)."""
+    cat = guidance(language)
+    words = {kind: frozenset(_norm(w) for w in values) for kind, values in cat["answers"].items()}
+    words[SKIP] = words.get(SKIP, frozenset()) | {_norm(cat["texts"]["needs_skip"])}
+    return words
 
 
 def _number(text: str) -> float | None:
@@ -81,10 +88,7 @@ def _number(text: str) -> float | None:
 
 
 def _text(lang: str, key: str, **values: Any) -> str:
-    text = str(guidance(lang)["texts"].get(key) or guidance("en")["texts"][key])
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", str(value))
-    return text
+    return fill(str(guidance(lang)["texts"].get(key) or guidance("en")["texts"][key]), values)
 
 
 def _msg(text: str, buttons: list[tuple[str, str]] | None = None) -> OutboundMessage:
@@ -294,16 +298,13 @@ def _set(profile: dict[str, Any], name: str, value: Any) -> None:
 
 
 def needs_messages(profile: dict[str, Any], language: str) -> tuple[list[OutboundMessage], dict[str, Any]]:
-    result = service_needs.do_map(profile)
+    result, explained = explain_needs(profile, language)
     cat = guidance(language)
-    years = profile.get("years_since_first_residence_permit")
-    values = {"years": f"{years:g}"} if isinstance(years, (int, float)) else {}
-    if result.services:
+    if explained:
         blocks = [_text(language, "needs_result_header")]
-        for code, why, _rule in result.services:
+        for code, why, _rule in explained:
             service = cat["services"][code]
-            blocks.append(f"• {service['name']}\n{service['what']} {reason_text(why, language, **values)}\n"
-                          f"→ {service['next']} {service['page']}")
+            blocks.append(f"• {service['name']}\n{service['what']} {why}\n→ {service['next']} {service['page']}")
         messages = [_msg("\n\n".join(blocks))]
     else:
         messages = [_msg(_text(language, "needs_result_none"))]

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bot.locales import fill
+from bot.services.service_needs import NeedsMap, do_map
 
 GUIDANCE_DIR = Path(__file__).resolve().parent.parent / "locales" / "guidance"
 
@@ -22,7 +26,12 @@ def guidance(language: str | None) -> dict[str, Any]:
 
 
 def reason_text(key: str, language: str | None, **values: str) -> str:
-    text = str(guidance(language)["reasons"].get(key) or guidance("en")["reasons"][key])
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", value)
-    return text
+    return fill(str(guidance(language)["reasons"].get(key) or guidance("en")["reasons"][key]), values)
+
+
+def explain_needs(profile: Mapping[str, Any], language: str | None) -> tuple[NeedsMap, list[tuple[str, str, str]]]:
+    """The rules' verdict on a profile, and each service as (code, why in `language`, rule id)."""
+    result = do_map(profile)
+    years = profile.get("years_since_first_residence_permit")
+    values = {"years": f"{years:g}"} if isinstance(years, (int, float)) else {}
+    return result, [(code, reason_text(why, language, **values), rule) for code, why, rule in result.services]

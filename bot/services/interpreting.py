@@ -38,8 +38,7 @@ def _event_once(session: Session, ticket: Ticket, kind: str, now: datetime, **da
 
 
 def _recommend_interpreter(session: Session, ticket: Ticket, now: datetime, why: str) -> None:
-    if not ticket.needs_interpreter:
-        ticket.needs_interpreter = True
+    ticket.needs_interpreter = True
     _event_once(session, ticket, "interpreter_recommended", now, why=why)
 
 
@@ -131,7 +130,7 @@ def translate_answer(translator: Translator, answer: OutboundMessage, language: 
     with the original under it; untranslated and marked when the backend does not answer."""
     result = translator.translate(answer.text, "en", language)
     ui = ui_strings(language)
-    if not result.translated:
-        return OutboundMessage(text=f"{answer.text}\n\n— {ui['mt_untranslated']}", buttons=answer.buttons)
-    return OutboundMessage(text=f"{result.text}\n\n— {ui['mt_marker']}\n{ui['mt_original']}:\n{answer.text}",
-                           buttons=answer.buttons)
+    view = CustomerView(text=result.text, marker=ui["mt_marker"], original=answer.text,
+                        original_label=ui["mt_original"]) if result.translated else \
+        CustomerView(text=answer.text, marker=ui["mt_untranslated"])
+    return OutboundMessage(text=with_marker(view), buttons=answer.buttons)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -88,14 +89,19 @@ def next_opening(session: Session, queue: str, channel: str, now: datetime, hour
     if upcoming is not None:
         return upcoming
     local = now.astimezone(HELSINKI)
-    for offset in range(0, 15):
-        day = local.date() + timedelta(days=offset)
-        if day.weekday() not in hours.days or is_holiday(day):
-            continue
+    for day in opening_days(local.date(), hours):
         opening = datetime.combine(day, hours.opens, HELSINKI)
         if opening > now:
             return opening.astimezone(timezone.utc)
     return (local + timedelta(days=1)).astimezone(timezone.utc)
+
+
+def opening_days(first: date, hours: OpeningHours, horizon: int = 15) -> Iterator[date]:
+    """The days from `first` on which the advisory is open (its weekdays, public holidays skipped)."""
+    for offset in range(horizon):
+        day = first + timedelta(days=offset)
+        if day.weekday() in hours.days and not is_holiday(day):
+            yield day
 
 
 def queues_of_adviser(session: Session, adviser: Adviser, now: datetime) -> list[str]:
