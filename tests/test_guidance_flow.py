@@ -180,3 +180,24 @@ def test_results_reach_an_already_open_ticket(hub: TestClient, settings: Setting
     with _db(settings) as db:
         ticket = db.query(Ticket).filter(Ticket.conversation_id == cid).one()
         assert ticket.assessment is not None and "service_needs" in ticket.assessment
+
+
+def test_an_employer_who_recruits_is_asked_about_the_person_to_hire(hub: TestClient, settings: Settings) -> None:
+    cid = _conversation(settings, "en")
+    cat = guidance("en")
+    _turn(hub, cid, start="needs", role_hint="employer")
+    step = _turn(hub, cid, text="recruit")
+    asked = []
+    replies = {"hiree_age": "25", "hiree_municipality": "espoo", "hiree_unemployed_months": "7",
+               "hiree_education": "upper_secondary", "hiree_foreign_language_speaker": "no"}
+    for _ in range(10):
+        if step["done"]:
+            break
+        question = next(k for k, q in cat["questions"].items() if q["text"] in _texts(step))
+        asked.append(question)
+        step = _turn(hub, cid, text=replies.get(question, "skip"))
+    assert step["done"] and {"hiree_age", "hiree_unemployed_months"} <= set(asked)
+    with _db(settings) as db:
+        record = db.get(Conversation, cid).service_needs  # type: ignore[union-attr]
+    assert record is not None and record["profile"]["hiree"]["age"] == 25
+    assert {"espoo_rekrytointituki", "nuorten_tyollistymisseteli", "palkkatuki"} <= {s["code"] for s in record["services"]}

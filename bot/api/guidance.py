@@ -33,6 +33,6 @@ def create_service_needs(body: ServiceNeedsRequest) -> ServiceNeedsPublic:
     result, explained = explain_needs(profile, language)
     return ServiceNeedsPublic(
         services=[ServiceNeed(code=code, why=why, rule=rule) for code, why, rule in explained],
-        adviser_needed=result.adviser_needed, missing=result.missing,
+        adviser_needed=result.adviser_needed, missing=list(dict.fromkeys(m.split(".")[0] for m in result.missing)),
         rules_version=service_needs.load_rules().version,
     )

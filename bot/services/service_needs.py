@@ -56,7 +56,7 @@ class Rules:
 @dataclass
 class NeedsMap:
     """The outcome: services in rule order (one entry per service), whether an adviser is needed,
-    and the fields that would let more rules decide."""
+    and the fields that would let more rules decide (dotted for the hiree's: "hiree.age")."""
 
     services: list[tuple[str, str, str]] = field(default_factory=list)  # (code, reason key, rule id)
     adviser_needed: bool = False
@@ -148,5 +148,5 @@ def do_map(profile: Mapping[str, Any], rules: Rules | None = None) -> NeedsMap:
                 out.services.append((rule.service, rule.why, rule.id))
         elif verdict is None:
             missing += [u for u in unknown if u not in missing]
-    out.missing = list(dict.fromkeys(m.split(".")[0] for m in missing))  # "hiree.age" → "hiree"
+    out.missing = missing  # "hiree.age" stays dotted: the chat asks about the hiree field by field
     return out
