@@ -262,3 +262,10 @@ def test_unknown_call_or_step_is_a_clear_4xx(phone: TestClient) -> None:
     call(phone, sid="CA0500")
     assert send(phone, "/api/phone/menu/dance", {"CallSid": "CA0500", "Digits": "1"}).status_code == 404
     assert send(phone, "/api/phone/voice", {"From": CALLER}).status_code == 400
+
+
+def test_wrong_keys_in_the_language_menu_end_the_call_the_third_time(phone: TestClient) -> None:
+    call(phone, sid="CA0600")
+    assert press(phone, "language", "0", sid="CA0600").find("Gather") is not None
+    assert press(phone, "language", None, sid="CA0600").find("Gather") is not None
+    assert press(phone, "language", "#", sid="CA0600").find("Hangup") is not None

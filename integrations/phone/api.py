@@ -165,12 +165,9 @@ def _step(session: Session, settings: Settings, call: PhoneCall, step: str, digi
             call.language, call.step, call.tries = LANGUAGES[int(digits) - 1], "role", 0
             conversation_language(session, call)
             return Menu(settings, call.language).menu("role", "sys_phone_role_menu")
-        if digits == REPEAT or not digits:
-            call.tries += 1
-            if call.tries >= MAX_TRIES:
-                return Menu(settings, "en").goodbye()
-            return _language_menu(settings, greeting=False)
-        call.tries += 1
+        call.tries += 1  # silence, 9 or a wrong key: the menu again, the third time goodbye
+        if call.tries >= MAX_TRIES:
+            return Menu(settings, "en").goodbye()
         return _language_menu(settings, greeting=False)
     if step == "role":
         if digits in ("1", "2"):
