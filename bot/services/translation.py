@@ -92,14 +92,6 @@ class LibreTranslate:
             raise TranslationUnavailable("no translatedText")
         return translated
 
-    def languages(self) -> set[str]:
-        try:
-            response = self.client.get(f"{self.url}/languages")
-            response.raise_for_status()
-            return {str(item["code"]) for item in response.json()}
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            raise TranslationUnavailable(type(exc).__name__) from exc
-
 
 @dataclass(frozen=True)
 class Protected:
