@@ -20,11 +20,11 @@ from bot.messages import OutboundMessage, TicketRef
 from bot.models import Adviser, Conversation, Message, Queue, Ticket, TicketEvent
 from bot.services import shifts
 
-EMPLOYER_TOPICS = frozenset({
-    "recruiting_help", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
-    "employment_subsidy_55", "change_security", "joint_purchase_training",
-})
-PRIORITY_TOPICS = {"change_security": 10}
+# The topic list and the queue choice live in bot/services/topics.py; the names stay importable here.
+from bot.services.topics import EMPLOYER_TOPICS as EMPLOYER_TOPICS
+from bot.services.topics import PRIORITY_TOPICS as PRIORITY_TOPICS
+from bot.services.topics import choose_queue, priority_of
+
 OUTCOMES = ("answered", "referred", "callback_done", "no_response", "duplicate", "spam")
 OPEN = ("queued", "claimed")
 
@@ -50,14 +50,6 @@ def handoff_packet(conversation: Conversation) -> dict[str, Any] | None:
     packet = {k: v for k, v in (("language", conversation.assessment), ("service_needs", conversation.service_needs))
               if v}
     return packet or None
-
-
-def choose_queue(topic: str | None, reason: str, home_area: str) -> str:
-    if reason == "callback" or topic == "request_callback":
-        return "callbacks"
-    if topic in EMPLOYER_TOPICS:
-        return "employer_advisory"
-    return f"jobseeker_{home_area}"
 
 
 def _event(session: Session, ticket: Ticket, kind: str, now: datetime, adviser: Adviser | None = None,
@@ -105,7 +97,7 @@ def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: st
         speakers = shifts.on_shift_languages(session, queue, city)
         ticket = Ticket(
             conversation_id=conversation_id, channel=conversation.channel, queue=queue, status="queued",
-            priority=priority if priority is not None else PRIORITY_TOPICS.get(topic or "", 0),
+            priority=priority if priority is not None else priority_of(topic),
             language=language, city_on_shift=city,
             needs_interpreter=bool(city) and language not in speakers, reason=reason, topic=topic,
             summary=_summary(session, conversation_id), contact=contact or {"channel": conversation.channel},

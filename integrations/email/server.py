@@ -25,13 +25,7 @@ from bot.db import make_engine, make_sessionmaker, migrate
 from bot.services import shifts
 from bot.services.rasa import RasaClient, RasaUnavailable
 from integrations.email import outgoing
-from integrations.email.intake import (
-    Accepted,
-    build_acknowledgement,
-    check_acknowledge,
-    do_accept_mail,
-    do_classify,
-)
+from integrations.email.intake import Accepted, accept_mail, acknowledgement
 
 log = logging.getLogger("integrations.email")
 
@@ -56,9 +50,9 @@ class IntakeHandler:
 
     def _store(self, raw: bytes, mailbox: str) -> Accepted:
         with self.factory() as db:
-            return do_accept_mail(db, raw, mailbox=mailbox, queue=self.mailboxes[mailbox],
-                                  now=datetime.now(timezone.utc), hours=self.hours,
-                                  home_area=self.home_area, reopen_days=self.reopen_days)
+            return accept_mail(db, raw, mailbox=mailbox, queue=self.mailboxes[mailbox],
+                               now=datetime.now(timezone.utc), hours=self.hours,
+                               home_area=self.home_area, reopen_days=self.reopen_days)
 
     def _classify(self, accepted: Accepted) -> tuple[str | None, float]:
         """The assistant's NLU on the new text; without Rasa the mail is still kept, just unclassified."""
@@ -73,15 +67,15 @@ class IntakeHandler:
     def _acknowledge(self, accepted: Accepted, mailbox: str, envelope_sender: str) -> None:
         """After the 250: answer the sender, unless they are a robot or answered too often."""
         now = datetime.now(timezone.utc)
-        if accepted.duplicate or accepted.parsed.is_bounce:
-            return
+        if accepted.received.duplicate or accepted.received.bounce:
+            return  # never answered: no need to ask the assistant
         intent, confidence = self._classify(accepted)
         with self.factory() as db:
-            topic = do_classify(db, accepted.ticket_id, intent, confidence)
-            if not check_acknowledge(db, accepted, envelope_sender, now):
-                return
-            subject, body = build_acknowledgement(db, accepted, mailbox=mailbox, queue=self.mailboxes[mailbox],
-                                                  now=now, hours=self.hours, topic=topic)
+            answer = acknowledgement(db, accepted, envelope_sender=envelope_sender, intent=intent,
+                                     confidence=confidence, queue=self.mailboxes[mailbox], now=now, hours=self.hours)
+        if answer is None:
+            return
+        subject, body = answer
         message = outgoing.new_message(sender=mailbox, to=accepted.parsed.sender, subject=subject, body=body,
                                        in_reply_to=accepted.parsed.message_id,
                                        references=accepted.parsed.in_reply_to, auto=True)

@@ -1,0 +1,197 @@
+"""Inbound e-mail in the core: a received mail becomes a customer message and a ticket, in one
+transaction with the raw message (so the SMTP server's 250 means it is kept), and the
+acknowledgement the sender gets.
+
+The e-mail adapter (integrations/email/) parses MIME and renders the answer as a mail; what reaches
+this module are plain values (`IncomingMail`). A retried delivery (the same Message-ID) is a no-op;
+a bounce of one of our replies is noted on its ticket instead of opening a new one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.locales import render
+from bot.models import Conversation, MailMessage, Message, Ticket
+from bot.services import shifts, topics
+from bot.services.delivery import do_mark_bounced
+from bot.services.tickets import do_handoff
+from nlu import langid
+
+log = logging.getLogger(__name__)
+CHANNEL = "email"
+ACKS_PER_SENDER_PER_DAY = 3
+ANSWER_CONFIDENCE = 0.6
+
+
+@dataclass(frozen=True)
+class IncomingMail:
+    """What the core needs of a parsed mail. `text` is the new text without quoted history;
+    `ticket_ref` is the ticket id our subject tag names, when the subject kept it."""
+
+    message_id: str
+    raw: bytes
+    sender: str  # lower-case address, "" when missing or unusable
+    sender_name: str = ""
+    subject: str = ""
+    text: str = ""
+    in_reply_to: tuple[str, ...] = ()
+    ticket_ref: str | None = None
+    attachment_count: int = 0
+    is_bounce: bool = False
+    bounced_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """The outcome of a delivery: its ticket (for a bounce of one of our replies, that reply's),
+    whether it was a retry of a kept mail, the conversation's language and whether it was a bounce."""
+
+    ticket_id: str | None
+    duplicate: bool
+    language: str | None = None
+    bounce: bool = False
+
+
+def _thread_conversation(session: Session, mail: IncomingMail) -> Conversation | None:
+    """The conversation of an earlier message this one answers (In-Reply-To/References, or
+    the ticket reference in the subject), if we have it."""
+    if mail.in_reply_to:
+        earlier = session.scalars(
+            select(MailMessage).where(MailMessage.message_id.in_(mail.in_reply_to)).order_by(MailMessage.id.desc())
+        ).first()
+        if earlier is not None:
+            return session.get(Conversation, earlier.conversation_id)
+    if mail.ticket_ref:
+        ticket = session.get(Ticket, mail.ticket_ref)
+        if ticket is not None and ticket.channel == CHANNEL:
+            return session.get(Conversation, ticket.conversation_id)
+    return None
+
+
+def _mail_row(mail: IncomingMail, *, mailbox: str, conversation_id: str, ticket_id: str | None,
+              now: datetime) -> MailMessage:
+    return MailMessage(message_id=mail.message_id, mailbox=mailbox, sender=mail.sender or "", subject=mail.subject,
+                       raw=mail.raw, conversation_id=conversation_id, ticket_id=ticket_id, received_at=now)
+
+
+def do_receive_mail(session: Session, mail: IncomingMail, *, mailbox: str, queue: str, now: datetime,
+                    hours: shifts.OpeningHours, home_area: str, reopen_days: int) -> ReceivedMail:
+    """Store the raw mail, its text as a customer message and its ticket — all or nothing."""
+    existing = session.scalars(select(MailMessage).where(MailMessage.message_id == mail.message_id)).first()
+    if existing is not None:
+        return ReceivedMail(existing.ticket_id, True)
+    if mail.is_bounce:
+        bounced = do_mark_bounced(session, mail.bounced_ids, now)
+        if bounced is not None:  # a bounce of our reply: noted on its ticket, no new ticket
+            session.add(_mail_row(mail, mailbox=mailbox, conversation_id=bounced.conversation_id,
+                                  ticket_id=bounced.id, now=now))
+            session.commit()
+            log.info("mail.bounce ticket=%s", bounced.id)
+            return ReceivedMail(bounced.id, False, bounce=True)
+    body = "\n\n".join(part for part in (mail.subject, mail.text) if part).strip() or "(empty message)"
+    found = langid.detect(mail.text or mail.subject)
+    conversation = _thread_conversation(session, mail)
+    if conversation is None:
+        conversation = Conversation(channel=CHANNEL, external_id=f"{mail.sender or 'unknown'}#{mail.message_id}"[:255],
+                                    language=found.language if found.language != langid.UNDETERMINED else None,
+                                    created_at=now, updated_at=now)
+        session.add(conversation)
+        session.flush()
+    conversation.updated_at = now
+    session.add(Message(conversation_id=conversation.id, sender="customer", text=body[:20000],
+                        language=found.language, language_confidence=found.confidence, status="for_adviser",
+                        created_at=now))
+    session.flush()
+    handoff = do_handoff(
+        session, conversation_id=conversation.id, reason="email", topic=topics.urgent_topic(body, queue),
+        now=now, hours=hours, home_area=home_area, reopen_days=reopen_days, queue=queue, commit=False,
+        contact={"channel": CHANNEL, "email": mail.sender, "name": mail.sender_name, "mailbox": mailbox},
+    )
+    session.add(_mail_row(mail, mailbox=mailbox, conversation_id=conversation.id, ticket_id=handoff.ticket.id,
+                          now=now))
+    try:
+        session.commit()
+    except IntegrityError:  # the same Message-ID committed by a parallel delivery a moment ago
+        session.rollback()
+        again = session.scalars(select(MailMessage).where(MailMessage.message_id == mail.message_id)).one()
+        return ReceivedMail(again.ticket_id, True)
+    log.info("mail.accepted ticket=%s queue=%s bytes=%d attachments=%d",
+             handoff.ticket.id, queue, len(mail.raw), mail.attachment_count)
+    return ReceivedMail(handoff.ticket.id, False, conversation.language, bounce=mail.is_bounce)
+
+
+def do_classify_mail(session: Session, ticket_id: str | None, intent: str | None, confidence: float) -> str | None:
+    """Record the assistant's topic on the ticket; an urgent topic for the employer advisory goes
+    first. Returns the topic when it is sure enough to send the common answer."""
+    if ticket_id is None or intent not in topics.TOPICS:
+        return None
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        return None
+    ticket.topic = ticket.topic or intent
+    sure = confidence >= ANSWER_CONFIDENCE
+    if sure and ticket.queue == topics.EMPLOYER_QUEUE:
+        ticket.priority = max(ticket.priority, topics.priority_of(intent))
+    session.commit()
+    return intent if sure else None
+
+
+def check_acknowledge(session: Session, *, sender: str, envelope_sender: str, automatic: bool,
+                      now: datetime) -> bool:
+    """Whether to answer automatically: never robots, bounces, lists, the null sender or a
+    sender we already answered several times today (mail loops, floods)."""
+    if automatic or not sender or not envelope_sender.strip("<> "):
+        return False
+    recent = session.scalars(
+        select(MailMessage.id).where(MailMessage.sender == sender, MailMessage.received_at > now - timedelta(days=1))
+    ).all()
+    return len(recent) <= ACKS_PER_SENDER_PER_DAY
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """The automatic answer's texts; the adapter adds the ticket tag to the subject."""
+
+    subject: str
+    body: str
+
+
+def build_acknowledgement(session: Session, *, ticket_id: str | None, language: str | None, queue: str,
+                          now: datetime, hours: shifts.OpeningHours, topic: str | None = None) -> Acknowledgement:
+    """The texts in the sender's language: the ticket reference, when an adviser answers and,
+    for a common question, the assistant's own answer to it."""
+    language = language if language in langid.TIER1 else "en"
+    ticket = ticket_id or "-"
+    if shifts.city_on_shift(session, queue, CHANNEL, now):
+        when = render("sys_mail_when_on_shift", language).text
+    else:
+        opens = shifts.next_opening(session, queue, CHANNEL, now, hours).astimezone(shifts.HELSINKI)
+        when = render("sys_mail_when_closed", language, opens_at=opens.strftime("%d.%m.%Y %H:%M")).text
+    subject = render("sys_mail_ack_subject", language, ticket=ticket).text
+    body = render("sys_mail_ack", language, ticket=ticket, when=when).text
+    if topic:
+        answer = render(f"utter_{topic}", language).text
+        body = f"{body}\n\n{'—' * 20}\n\n{answer}"
+    return Acknowledgement(subject, body)
+
+
+def do_answer_mail(session: Session, received: ReceivedMail, *, sender: str, envelope_sender: str,
+                   automatic: bool, intent: str | None, confidence: float, queue: str, now: datetime,
+                   hours: shifts.OpeningHours) -> Acknowledgement | None:
+    """After the mail is kept: the assistant's topic on its ticket, and the acknowledgement for the
+    sender — None when the sender must not be answered automatically (a retry, a bounce, a robot,
+    a flood)."""
+    if received.duplicate or received.bounce:
+        return None
+    topic = do_classify_mail(session, received.ticket_id, intent, confidence)
+    if not check_acknowledge(session, sender=sender, envelope_sender=envelope_sender, automatic=automatic, now=now):
+        return None
+    return build_acknowledgement(session, ticket_id=received.ticket_id, language=received.language, queue=queue,
+                                 now=now, hours=hours, topic=topic)
