@@ -12,3 +12,11 @@ class BadInput(Exception):
         self.key = key
         self.language = language
         self.status = status
+
+
+class NotFound(Exception):
+    """What the client names does not exist (a call, a step of the phone menu); answered 404."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

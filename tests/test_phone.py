@@ -258,9 +258,12 @@ def test_a_caller_who_hangs_up_mid_menu_gets_an_abandoned_callback(phone: TestCl
 
 
 def test_unknown_call_or_step_is_a_clear_4xx(phone: TestClient) -> None:
-    assert send(phone, "/api/phone/menu/role", {"CallSid": "nope", "Digits": "1"}).status_code == 404
+    unknown = send(phone, "/api/phone/menu/role", {"CallSid": "nope", "Digits": "1"})
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error": {"code": "not_found", "message": "no such call"}}
     call(phone, sid="CA0500")
-    assert send(phone, "/api/phone/menu/dance", {"CallSid": "CA0500", "Digits": "1"}).status_code == 404
+    dance = send(phone, "/api/phone/menu/dance", {"CallSid": "CA0500", "Digits": "1"})
+    assert dance.status_code == 404 and dance.json()["error"]["message"] == "no such step"
     assert send(phone, "/api/phone/voice", {"From": CALLER}).status_code == 400
 
 

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.errors import BadInput
+from bot.errors import BadInput, NotFound
 from bot.locales import render
 from bot.services.tickets import TicketError
 from nlu import langid
@@ -39,6 +39,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BadInput)
     async def _bad_input(request: Request, exc: BadInput) -> JSONResponse:
         return error_response(exc.status, exc.code, render(exc.key, exc.language).text)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return error_response(404, exc.code, str(exc))
 
     @app.exception_handler(TicketError)
     async def _ticket(request: Request, exc: TicketError) -> JSONResponse:
