@@ -1,8 +1,11 @@
-"""The guided conversations (language self-assessment, service-need mapping) as one Rasa form.
+"""The guided conversations (language self-assessment, service-need mapping, a callback request)
+as one Rasa form.
 
 Rasa owns the dialogue: the intents start `guidance_form`, whose one slot takes each answer as
-text; the hub owns the questionnaire (its state lives on the conversation), so these actions only
-pass the customer's words on and say what the hub answers, in the customer's language.
+text; the hub owns the questionnaire (its state lives on the conversation). These actions only
+decide: "start this flow" or "this is an answer", returned to the hub in Rasa's response
+(actions/commands.py). Whether an answer ends the flow the hub has already worked out before it
+asked Rasa and sent along as `metadata.guidance.finishes`, so the form ends in the same turn.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import commands
 from actions.handoff import last_topic
-from actions.hub_client import HubClient, HubUnavailable
 
 FLOW_OF_INTENT = {"language_assessment": "assessment", "service_needs": "needs", "request_callback": "callback"}
 EMPLOYER_INTENTS = {"recruiting_help", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
@@ -39,15 +42,13 @@ def role_hint(tracker: Tracker) -> Optional[str]:
     return None
 
 
-def say(dispatcher: CollectingDispatcher, messages: List[Dict[str, Any]]) -> None:
-    for message in messages:
-        dispatcher.utter_message(text=message.get("text") or "", buttons=message.get("buttons") or None)
+def answer_ends_flow(tracker: Tracker) -> bool:
+    """What the hub worked out before asking: this answer completes (or stops) the flow."""
+    guidance = commands.hub_metadata(tracker).get("guidance")
+    return isinstance(guidance, dict) and bool(guidance.get("finishes"))
 
 
 class ActionGuidanceStart(Action):
-    def __init__(self, client: Optional[HubClient] = None) -> None:
-        self.client = client or HubClient()
-
     def name(self) -> str:
         return "action_guidance_start"
 
@@ -55,35 +56,20 @@ class ActionGuidanceStart(Action):
                   domain: Dict[str, Any]) -> List[EventType]:
         intent = (tracker.latest_message or {}).get("intent", {}).get("name")
         flow = FLOW_OF_INTENT.get(intent or "", "assessment")
-        try:
-            step = await self.client.guidance(conversation_id=tracker.sender_id, start=flow,
-                                              text=(tracker.latest_message or {}).get("text"),
-                                              role_hint=role_hint(tracker),
-                                              topic=last_topic(tracker) if flow == "callback" else None)
-        except HubUnavailable:
-            dispatcher.utter_message(response="utter_request_human")
-            return [SlotSet(SLOT, "unavailable")]  # the form finds its slot filled and ends at once
-        say(dispatcher, step.messages)
-        return [SlotSet(SLOT, "done" if step.done else None)]
+        commands.guidance(dispatcher, start=flow, text=(tracker.latest_message or {}).get("text"),
+                          role_hint=role_hint(tracker), topic=last_topic(tracker) if flow == "callback" else None)
+        return [SlotSet(SLOT, None)]  # a flow's first step always asks something
 
 
 class ValidateGuidanceForm(FormValidationAction):
-    def __init__(self, client: Optional[HubClient] = None) -> None:
-        self.client = client or HubClient()
-
     def name(self) -> str:
         return "validate_guidance_form"
 
     async def validate_guidance_answer(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                        domain: DomainDict) -> Dict[str, Any]:
         text = (tracker.latest_message or {}).get("text") or str(slot_value or "")
-        try:
-            step = await self.client.guidance(conversation_id=tracker.sender_id, text=text)
-        except HubUnavailable:
-            dispatcher.utter_message(response="utter_request_human")
-            return {SLOT: "unavailable"}
-        say(dispatcher, step.messages)
-        return {SLOT: "done" if step.done else None}
+        commands.guidance(dispatcher, text=text)
+        return {SLOT: "done" if answer_ends_flow(tracker) else None}
 
 
 class ActionAskGuidanceAnswer(Action):

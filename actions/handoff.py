@@ -1,4 +1,4 @@
-"""Hand the conversation to a human adviser through the hub."""
+"""Hand the conversation to a human adviser: a decision the hub carries out in the same turn."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.hub_client import HubClient, HubUnavailable
+from actions import commands
 
 REASONS = {"request_human": "asked_for_human", "request_callback": "callback"}
 
@@ -26,9 +26,6 @@ def last_topic(tracker: Tracker) -> Optional[str]:
 
 
 class ActionHandoff(Action):
-    def __init__(self, client: Optional[HubClient] = None) -> None:
-        self.client = client or HubClient()
-
     def name(self) -> str:
         return "action_handoff"
 
@@ -38,10 +35,5 @@ class ActionHandoff(Action):
         intent = (tracker.latest_message or {}).get("intent", {}).get("name")
         reason = REASONS.get(intent or "", "not_understood")
         topic = last_topic(tracker) if intent != "request_callback" else "request_callback"
-        try:
-            result = await self.client.handoff(conversation_id=tracker.sender_id, reason=reason, topic=topic)
-        except HubUnavailable:
-            dispatcher.utter_message(response="utter_request_human")
-            return []
-        dispatcher.utter_message(text=result.notice_text, buttons=result.notice_buttons or None)
+        commands.handoff(dispatcher, reason=reason, topic=topic)
         return []

@@ -9,14 +9,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import auth, guidance, health, internal, language, nlg, tickets
+from bot.api import auth, guidance, health, language, tickets
 from bot.api.errors import install_error_handlers
 from bot.api.limits import BodyLimit
 from bot.config import Settings, get_settings
 from bot.console import pages as console
 from bot.db import make_engine, make_sessionmaker, migrate
+from bot.locales import catalogues
 from bot.services.auth import LoginThrottle
+from bot.services.conversations import TurnGate
+from bot.services.guidance import GuidanceContext
+from bot.services.guidance_texts import guidance as guidance_texts
 from bot.services.rasa import RasaClient
+from bot.services.service_needs import load_rules
 from bot.services.translation import Translator
 from integrations.email.delivery import EmailDeliverer
 from integrations.phone import api as phone_api
@@ -27,6 +32,12 @@ from integrations.webchat import live as webchat_live
 from nlu import langid
 
 
+def warm_up_texts() -> None:
+    for code in catalogues():
+        guidance_texts(code)
+    load_rules()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -34,8 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(settings.database_url)
         await run_in_threadpool(langid.warm_up)
+        # Parsed once before the first customer: the caches do not lock, so a burst of first
+        # turns would otherwise parse every catalogue once per thread, all at the same time.
+        await run_in_threadpool(warm_up_texts)
         yield
-        app.state.rasa.close()
+        await app.state.rasa.aclose()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -51,15 +65,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
     # channels whose replies must be pushed; the web chat pulls its own over its live stream
     app.state.deliverers = {"email": EmailDeliverer(settings), "telegram": TelegramDeliverer()}
-    app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout, settings.rasa_token)
+    app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout, settings.rasa_token,
+                                max_connections=settings.max_turns)
+    app.state.turns = TurnGate(settings.max_turns)
+    app.state.turn_context = GuidanceContext.from_settings(settings)
     app.state.translator = Translator.from_setting(settings.translator, timeout=settings.translator_timeout,
                                                    api_key=settings.translator_api_key, mask=settings.translator_mask)
     app.add_middleware(BodyLimit)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(language.router)
-    app.include_router(nlg.router)
-    app.include_router(internal.router)
     app.include_router(auth.router)
     app.include_router(tickets.router)
     app.include_router(guidance.router)

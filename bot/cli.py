@@ -63,13 +63,10 @@ class Stack:
     log_dir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     rasa_token: str = field(default_factory=lambda: secrets.token_hex(24))
-    internal_token: str = field(default_factory=lambda: secrets.token_hex(24))
 
     def __post_init__(self) -> None:
         if self.settings.rasa_token:
             self.rasa_token = self.settings.rasa_token
-        if self.settings.internal_token:
-            self.internal_token = self.settings.internal_token
 
     @property
     def hub_url(self) -> str:
@@ -84,7 +81,6 @@ class Stack:
         env.update(
             PYTHONPATH=str(ROOT),
             TF_CPP_MIN_LOG_LEVEL="2",
-            LUOTSI_HUB_URL=self.hub_url,
             LUOTSI_ACTIONS_URL=self.actions_url,
             LUOTSI_DATABASE_URL=self.settings.database_url,
             LUOTSI_HTTP_PORT=str(self.settings.http_port),
@@ -92,7 +88,6 @@ class Stack:
             LUOTSI_RASA_URL=self.settings.rasa_url,
             LUOTSI_RASA_TIMEOUT=str(self.settings.rasa_timeout),
             LUOTSI_RASA_TOKEN=self.rasa_token,
-            LUOTSI_INTERNAL_TOKEN=self.internal_token,
             LUOTSI_OPENING_HOURS=self.settings.opening_hours,
             LUOTSI_HOME_AREA=self.settings.home_area,
             LUOTSI_SMTP_PORT=str(self.settings.smtp_port),

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     # The whole Rasa call must fit in the two seconds the customer is promised an answer in.
     rasa_timeout: float = 1.5
+    # Assistant turns one hub process has in flight at most; beyond it a customer is told at once
+    # that the assistant is busy and the message is kept. About what Rasa answers in one time-out
+    # on two cores (docs/benchmarks.md): more would only wait for Rasa and time out.
+    max_turns: int = 48
     # Guards Rasa's HTTP API (trackers, model); `luotsi run` makes a random one when unset.
     rasa_token: str | None = None
     actions_port: int = 5055
@@ -73,8 +77,6 @@ class Settings(BaseSettings):
     opening_hours: str = "mon-fri 08:00-16:00"
     # The employment area whose jobseeker-advice queue Luotsi's own channels feed.
     home_area: str = "espoo"
-    # Shared secret between the action server and the hub's internal API; `luotsi run` makes one.
-    internal_token: str | None = None
     token_hours: int = 8
     session_minutes: int = 60
     reopen_days: int = 7

@@ -25,21 +25,29 @@ LANGUAGE = "language"
 class LanguageIdentifier(GraphComponent):
     """Puts `{"language", "confidence", "supported", "method"}` on every parsed message.
 
-    Hints come from the message metadata the hub sends (`metadata.language_hints`: the
-    conversation's language so far, the client's locale); called through Rasa's own REST
-    channel without metadata it decides from the text alone.
+    The hub decides the language once and sends it as `metadata.language`; that decision is
+    taken as it is (method "hub") and nothing is detected a second time. Only a message that
+    comes without it (Rasa's own REST channel, `rasa test`) is identified here, with the hints
+    in `metadata.language_hints` if any; the detector's models are then loaded on first use.
     """
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         return {
-            # the metadata key the hub uses for its hints, in order of strength
+            # the metadata key of the language the hub decided for this message
+            "language_key": "language",
+            # the metadata key of hints (in order of strength) for messages without a decision
             "hints_key": "language_hints",
+            # load the detector's models at start (about 300 MiB) rather than on the first
+            # message that comes without the hub's decision
+            "warm_up": False,
         }
 
     def __init__(self, config: Dict[str, Any]) -> None:
+        self._language_key = config.get("language_key", "language")
         self._hints_key = config["hints_key"]
-        langid.warm_up()
+        if config.get("warm_up"):
+            langid.warm_up()
 
     @classmethod
     def create(
@@ -62,9 +70,14 @@ class LanguageIdentifier(GraphComponent):
             if not isinstance(hints, list):
                 hints = []
             hints = [h for h in hints if isinstance(h, str)]
-            found = langid.detect(text, hints)
-            previous = langid.normalise_hint(hints[0]) if hints else None
-            continued = langid.conversation_language(previous, found, langid.word_count(text))
+            decided = metadata.get(self._language_key) if isinstance(metadata, dict) else None
+            if isinstance(decided, str) and decided:
+                found = langid.Detection(language=decided, confidence=1.0, method="hub")
+                continued = decided
+            else:
+                found = langid.detect(text, hints)
+                previous = langid.normalise_hint(hints[0]) if hints else None
+                continued = langid.conversation_language(previous, found, langid.word_count(text))
             message.set(
                 LANGUAGE,
                 {

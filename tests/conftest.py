@@ -22,6 +22,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextmanager
+def running_hub(settings: Settings) -> Iterator[tuple[str, object]]:
+    """The hub's app under a real uvicorn on a free loopback port, in a thread: ("http://…", app).
+    For tests that need real concurrency and real disconnects (TestClient runs one request at a time)."""
+    import threading
+    import time
+
+    import uvicorn
+
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on", backlog=1024))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the hub did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
 @pytest.fixture
 def dead_rasa_url() -> str:
     """An address where nothing listens: connection refused, like a crashed Rasa."""

@@ -25,12 +25,12 @@ from bot.services.callbacks import (
     do_request_callback,
     mask_number,
 )
+from bot.services.guidance import GuidanceContext, do_guidance_turn
 from tests import factories as f
 from tests.test_console import sign_in
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 HOURS = shifts.OpeningHours.parse("mon-fri 08:00-16:00")
-TOKEN = "internal-test-token"
 
 
 @pytest.mark.parametrize(("typed", "e164"), [
@@ -66,7 +66,7 @@ def test_callback_due_times(local_now: datetime, window: str, due_local: datetim
 
 @pytest.fixture
 def hub(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings.model_copy(update={"internal_token": TOKEN}))) as c:
+    with TestClient(create_app(settings)) as c:
         yield c
 
 
@@ -76,10 +76,13 @@ def _db(settings: Settings) -> Session:
 
 
 def _turn(hub: TestClient, cid: str, **body: str) -> list[dict]:  # type: ignore[type-arg]
-    r = hub.post("/internal/guidance", json={"conversation_id": cid, **body},
-                 headers={"X-Luotsi-Internal-Token": TOKEN})
-    assert r.status_code == 200, r.text
-    return list(r.json()["messages"])
+    """The callback flow's step as the hub carries out the assistant's decision."""
+    now = datetime.now(timezone.utc)
+    context = GuidanceContext(hours=HOURS, home_area="espoo", reopen_days=7)
+    with hub.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        step = do_guidance_turn(session, cid, now=now, context=context, **body)
+    return [{"text": m.text, "buttons": [{"title": b.title, "payload": b.payload} for b in m.buttons]}
+            for m in step.messages]
 
 
 @pytest.mark.parametrize(("language", "bad", "good", "window_answer", "window"), [

@@ -144,8 +144,10 @@ def test_language_detect_endpoint(client: TestClient) -> None:
 
 def test_openapi_documents_the_contract(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    for path in ("/api/chat", "/api/language/detect", "/nlg", "/healthz", "/readyz"):
+    for path in ("/api/chat", "/api/language/detect", "/healthz", "/readyz"):
         assert path in spec["paths"]
+    # Rasa's call-backs into the hub are gone: no NLG endpoint, no internal API
+    assert not [p for p in spec["paths"] if p == "/nlg" or p.startswith("/internal")]
     assert client.get("/docs").status_code == 200
 
 
@@ -169,8 +171,8 @@ def test_hostile_requests_get_clean_4xx(client: TestClient) -> None:
     assert wrong_method.status_code == 405 and wrong_method.json()["error"]["code"] == "method_not_allowed"
     missing = client.get("/api/nothing-here")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
-    nlg = client.post("/nlg", json={"response": "utter_no_such_thing", "tracker": {}})
-    assert nlg.status_code == 404
+    for gone in ("/nlg", "/internal/handoff", "/internal/guidance"):
+        assert client.post(gone, json={}).status_code == 404
     bad_hints = client.post("/api/language/detect", json={"text": "hei", "hints": [1, 2]})
     assert bad_hints.status_code == 422
 

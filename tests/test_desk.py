@@ -17,15 +17,12 @@ from bot.services import shifts
 from bot.services.tickets import do_handoff
 from tests import factories as f
 
-INTERNAL = "test-internal-token"
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def app_client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[TestClient]:
     """The queue tests run against both databases."""
     if request.param == "postgresql":
         settings.database_url = request.getfixturevalue("pg_url")
-    settings.internal_token = INTERNAL
     with TestClient(create_app(settings)) as c:
         yield c
 
@@ -43,10 +40,15 @@ def token(client: TestClient, username: str) -> dict[str, str]:
 
 
 def handoff(client: TestClient, conversation_id: str, topic: str | None = None, reason: str = "asked_for_human") -> dict:
-    r = client.post("/internal/handoff", json={"conversation_id": conversation_id, "reason": reason, "topic": topic},
-                    headers={"X-Luotsi-Internal-Token": INTERNAL})
-    assert r.status_code == 200, r.text
-    return r.json()
+    """What the hub does when the assistant's action decides a hand-off (bot/services/conversations.py)."""
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        result = do_handoff(session, conversation_id=conversation_id, reason=reason, topic=topic,
+                            now=datetime.now(timezone.utc), hours=shifts.OpeningHours.parse("mon-fri 08:00-16:00"),
+                            home_area="espoo", reopen_days=7)
+        t = result.ticket
+        return {"ticket": {"id": t.id, "queue": t.queue, "status": t.status},
+                "notice": {"text": result.notice.text,
+                           "buttons": [{"title": b.title, "payload": b.payload} for b in result.notice.buttons]}}
 
 
 def test_handoff_on_shift_routes_and_tells_the_customer(app_client: TestClient, db: Session) -> None:
@@ -181,8 +183,6 @@ def test_access_rules(app_client: TestClient, db: Session) -> None:
     assert app_client.post(f"/api/tickets/{ticket_id}/reply", json={"text": ""}, headers=a).status_code == 422
     assert app_client.get("/api/tickets?status=bogus", headers=a).status_code == 422
     assert app_client.get("/api/tickets/does-not-exist", headers=a).status_code == 404
-    # the internal API needs its token
-    assert app_client.post("/internal/handoff", json={"conversation_id": "x", "reason": "r"}).status_code == 401
 
 
 def test_per_adviser_limit(app_client: TestClient, db: Session) -> None:

@@ -1,4 +1,6 @@
-"""The guided conversations as the action server drives them: the hub's /internal/guidance.
+"""The guided conversations as the hub carries out the assistant's decisions ("start this flow",
+"this is an answer": `do_guidance_turn`), and the hub's prediction (`would_finish`) that tells the
+Rasa form in the same turn whether an answer ends the flow.
 
 Questions come in the customer's language, answers are buttons or typed in any tier-1 language,
 the results are kept with the conversation and reach the hand-off packet of the ticket.
@@ -7,6 +9,7 @@ the results are kept with the conversation and reach the hand-off packet of the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -18,17 +21,17 @@ from bot.config import Settings
 from bot.db import make_engine, make_sessionmaker
 from bot.models import Conversation, Ticket
 from bot.services import shifts
+from bot.services.guidance import GuidanceContext, do_guidance_turn, would_finish
 from bot.services.guidance_texts import guidance
 from bot.services.tickets import do_handoff
 from tests import factories as f
 
-TOKEN = "internal-test-token"
-HEADERS = {"X-Luotsi-Internal-Token": TOKEN}
+CONTEXT = GuidanceContext(hours=shifts.OpeningHours.parse("mon-fri 08:00-16:00"), home_area="espoo", reopen_days=7)
 
 
 @pytest.fixture
 def hub(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings.model_copy(update={"internal_token": TOKEN}))) as c:
+    with TestClient(create_app(settings)) as c:
         yield c
 
 
@@ -42,21 +45,32 @@ def _conversation(settings: Settings, language: str) -> str:
 
 
 def _turn(hub: TestClient, cid: str, **body: Any) -> dict[str, Any]:
-    response = hub.post("/internal/guidance", json={"conversation_id": cid, **body}, headers=HEADERS)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    """One decision of the assistant carried out; for an answer, the hub's prediction of whether it
+    ends the flow must agree with what then happens (the Rasa form relies on it)."""
+    now = datetime.now(timezone.utc)
+    with hub.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        predicted = None
+        if body.get("start") is None and isinstance(body.get("text"), str):
+            conversation = session.get(Conversation, cid)
+            assert conversation is not None
+            predicted = would_finish(conversation, body["text"], now=now, context=CONTEXT)
+        step = do_guidance_turn(session, cid, now=now, context=CONTEXT, **body)
+    if predicted is not None:
+        assert predicted == step.done, body
+    return {"done": step.done, "messages": [
+        {"text": m.text, "buttons": [{"title": b.title, "payload": b.payload} for b in m.buttons]}
+        for m in step.messages]}
 
 
 def _texts(step: dict[str, Any]) -> str:
     return "\n".join(m["text"] for m in step["messages"])
 
 
-def test_the_internal_api_needs_its_token(hub: TestClient) -> None:
-    assert hub.post("/internal/guidance", json={"conversation_id": "x", "start": "assessment"}).status_code == 401
-    assert hub.post("/internal/guidance", json={"conversation_id": "nope", "start": "assessment"},
-                    headers=HEADERS).status_code == 404
-    assert hub.post("/internal/guidance", json={"conversation_id": "x", "start": "quiz"},
-                    headers=HEADERS).status_code == 422
+def test_unknown_conversations_and_flows_are_refused(hub: TestClient, settings: Settings) -> None:
+    with pytest.raises(LookupError):
+        _turn(hub, "nope", start="assessment")
+    with pytest.raises(ValueError):
+        _turn(hub, _conversation(settings, "en"), start="quiz")
 
 
 def test_a_full_self_assessment_in_arabic_then_the_ticket_carries_the_result(hub: TestClient, settings: Settings) -> None:

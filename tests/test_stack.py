@@ -1,4 +1,4 @@
-"""The whole assistant through its public interfaces: hub → Rasa → action server → NLG → hub."""
+"""The whole assistant through its public interfaces: hub → Rasa (→ action server) → hub, one way."""
 
 from __future__ import annotations
 
@@ -88,14 +88,15 @@ def test_button_payload_is_understood(stack) -> None:  # type: ignore[no-untyped
     assert payload["replies"][0]["text"] == render("utter_pay_subsidy", "fi").text
 
 
-def test_bare_rasa_webhook_also_uses_our_catalogue(stack) -> None:  # type: ignore[no-untyped-def]
+def test_bare_rasa_webhook_answers_with_catalogue_keys(stack) -> None:  # type: ignore[no-untyped-def]
+    """Rasa's answer carries the catalogue key; the hub renders it (no NLG call-back)."""
     r = httpx.post(
         f"{stack.settings.rasa_url}/webhooks/rest/webhook",
         json={"sender": _new(), "message": "mitä on starttiraha"},
         timeout=30,
     )
     assert r.status_code == 200
-    assert r.json()[0]["text"] == render("utter_startup_grant", "fi").text
+    assert r.json()[0]["custom"] == {"luotsi": "say", "key": "utter_startup_grant"}
 
 
 def test_readyz_green_when_everything_runs(stack) -> None:  # type: ignore[no-untyped-def]
@@ -129,7 +130,8 @@ def test_rasa_http_api_needs_the_token(stack) -> None:  # type: ignore[no-untype
 
 
 def test_asking_for_a_human_hands_off_to_the_shift_queue(stack) -> None:  # type: ignore[no-untyped-def]
-    """Rasa → action server → hub internal API: the turn that hands off returns the ticket."""
+    """Rasa → action server → Rasa's answer → hub: the action decides, the hub makes exactly one
+    ticket in the same turn; the action server is not even told where the hub is."""
     cid = _new()
     _chat(stack, cid, "Hei, mitä on palkkatuki?")
     payload = _chat(stack, cid, "haluan puhua ihmisen kanssa")
@@ -141,6 +143,18 @@ def test_asking_for_a_human_hands_off_to_the_shift_queue(stack) -> None:  # type
     assert "{opens_at}" not in texts[0]
     # the assistant is silent while a human owns the conversation
     assert _chat(stack, cid, "onko siellä ketään")["replies"] == []
+    from sqlalchemy import create_engine, func, select
+
+    from bot.models import Conversation, Ticket
+
+    engine = create_engine(stack.settings.database_url)
+    with engine.connect() as db:
+        count = db.scalar(select(func.count()).select_from(Ticket).join(Conversation, Conversation.id == Ticket.conversation_id)
+                          .where(Conversation.external_id == cid))
+    engine.dispose()
+    assert count == 1
+    assert not any(k in stack._env() for k in ("LUOTSI_HUB_URL", "LUOTSI_INTERNAL_TOKEN"))
+    assert httpx.post(f"{stack.hub_url}/internal/handoff", json={}, timeout=5).status_code == 404
 
 
 def test_the_stack_accepts_mail_for_its_mailboxes(stack) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -12,10 +12,15 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.models import Adviser
 from bot.services.auth import AuthError, LoginThrottle, access_adviser_by_token
+from bot.services.conversations import TurnGate
+from bot.services.guidance import GuidanceContext
 from bot.services.rasa import RasaClient
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for one request. Its clean-up runs on the event loop, not as a second trip through
+    the thread pool, so it also runs when the client goes away or the request is cancelled: an
+    abandoned request never keeps its connection."""
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
@@ -26,6 +31,16 @@ def get_session(request: Request) -> Iterator[Session]:
 def get_rasa(request: Request) -> RasaClient:
     rasa: RasaClient = request.app.state.rasa
     return rasa
+
+
+def get_gate(request: Request) -> TurnGate:
+    gate: TurnGate = request.app.state.turns
+    return gate
+
+
+def get_context(request: Request) -> GuidanceContext:
+    context: GuidanceContext = request.app.state.turn_context
+    return context
 
 
 def get_settings(request: Request) -> Settings:

@@ -5,37 +5,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from bot.schemas.common import ReplyPublic
-
-
-class HandoffRequest(BaseModel):
-    conversation_id: str = Field(max_length=64)
-    reason: str = Field(max_length=32)
-    topic: str | None = Field(default=None, max_length=64)
-
-
-class GuidanceRequest(BaseModel):
-    conversation_id: str = Field(max_length=64)
-    start: Literal["assessment", "needs", "callback"] | None = None
-    text: str | None = Field(default=None, max_length=5000)
-    role_hint: Literal["jobseeker", "employer"] | None = None
-    topic: str | None = Field(default=None, max_length=64)
-
-
-class GuidancePublic(BaseModel):
-    done: bool
-    messages: list[ReplyPublic]
-
 
 class TicketRefPublic(BaseModel):
     id: str
     queue: str
     status: str
-
-
-class HandoffPublic(BaseModel):
-    ticket: TicketRefPublic
-    notice: ReplyPublic
 
 
 class AttachmentPublic(BaseModel):

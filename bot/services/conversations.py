@@ -1,23 +1,49 @@
-"""The one send path: every channel's inbound message ends in `do_receive_message`."""
+"""The one send path: every channel's inbound message ends in `do_receive_message`.
+
+A turn is two short transactions around one network wait, and holds nothing scarce across it:
+
+1. `begin_turn` commits the customer's message (and the conversation's language) and releases its
+   connection; an accepted message is never lost, whatever happens next.
+2. Rasa is asked with an async client and a time-out (no thread, no connection held meanwhile).
+   The hub sends the language it decided and, during a guided conversation, whether the answer
+   ends it; Rasa answers with catalogue keys and its actions' decisions (bot/services/rasa.py).
+3. `finish_turn` carries the decisions out (hand-off, guidance step, callback ticket), renders
+   every text in the conversation's language and stores the answers.
+
+Turns in flight are bounded per process (`TurnGate`); beyond the bound the customer is told at
+once, in their language, that the assistant is busy and their message is kept.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.locales import render
+from bot.locales import UnknownKey, render
 from bot.messages import InboundMessage, OutboundMessage, TicketRef, Turn
-from bot.models import Conversation, Message, Ticket
+from bot.models import Conversation, Message, Ticket, TicketEvent
+from bot.services import guidance
 from bot.services.attachments import NewAttachment, do_keep_attachment
+from bot.services.guidance import GuidanceContext
 from bot.services.interpreting import translate_answer
 from bot.services.language import chosen_language, decide_language
-from bot.services.rasa import RasaClient, RasaUnavailable
+from bot.services.rasa import Answer, Command, RasaClient, RasaUnavailable
+from bot.services.tickets import do_handoff
 from bot.services.translation import Translator
 from nlu import langid
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -100,53 +126,252 @@ def _receive(session: Session, message: InboundMessage, now: datetime,
     return conversation, inbound, previous, decision.hints
 
 
-def do_receive_message(
-    session: Session, rasa: RasaClient, message: InboundMessage, *, now: datetime, reply_status: str = "sent",
-    translator: Translator | None = None,
-) -> Turn:
-    """Store the customer's message, let the assistant answer, store and return the answer.
+class TurnGate:
+    """How many assistant turns one process has in flight, with a bound.
 
-    The customer's message is committed before anything else can fail, so an accepted
-    message is never lost, even when the assistant is down. A channel that pushes its replies
-    from a worker (Telegram) stores them with `reply_status="pending"`; its worker sends them.
-    """
+    Touched only from the event loop's thread, so a plain counter is enough. Beyond the bound a
+    turn is answered at once with the busy notice instead of waiting for Rasa in a queue."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self.in_flight = 0
+
+    @property
+    def saturated(self) -> bool:
+        return self.in_flight >= self.limit
+
+    def try_enter(self) -> bool:
+        if self.saturated:
+            return False
+        self.in_flight += 1
+        return True
+
+    def leave(self) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+
+
+@dataclass
+class Prepared:
+    """What the first transaction learnt, carried across the wait for Rasa (plain values only)."""
+
+    conversation_id: str
+    inbound_id: int
+    text: str
+    language: str  # the conversation's language: every answer is rendered in it
+    previous: str | None
+    hints: tuple[str, ...]
+    for_adviser: bool = False
+    guidance: dict[str, bool] | None = None  # {"finishes": …} while a guided conversation runs
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+_sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, anyio.CapacityLimiter]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _limiter(factory: sessionmaker[Session]) -> anyio.CapacityLimiter | None:
+    """SQLite takes one writer at a time, and its busy handler waits by sleeping ever longer, so
+    a burst of threads competing for the lock turns into a convoy of sleepers. One thread at a time
+    per database file (FIFO) keeps each short transaction short. Other databases use the thread
+    pool's own limit."""
+    bind = factory.kw.get("bind")
+    if bind is None or bind.dialect.name != "sqlite":
+        return None
+    per_loop = _sqlite_writers.setdefault(asyncio.get_running_loop(), {})
+    return per_loop.setdefault(id(bind), anyio.CapacityLimiter(1))
+
+
+async def in_db(factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:
+    """Run `work` with its own session in a worker thread; the session is closed in that thread
+    whatever happens to the caller, so an abandoned request never keeps a connection."""
+    def run() -> T:
+        with factory() as session:
+            return work(session)
+    return await anyio.to_thread.run_sync(run, limiter=_limiter(factory))
+
+
+def begin_turn(session: Session, message: InboundMessage, *, now: datetime,
+               context: GuidanceContext | None = None) -> Prepared:
+    """The first short transaction: commit the customer's message; decide what Rasa is told."""
     conversation, inbound, previous, hints = _receive(session, message, now)
-    reply_language = conversation.language or "en"
+    language = conversation.language or "en"
+    prepared = Prepared(conversation_id=conversation.id, inbound_id=inbound.id, text=message.text,
+                        language=language, previous=previous, hints=hints)
     if conversation.handler == "human":
         # An adviser owns the conversation: the assistant stays silent; the message is theirs.
         inbound.status = "for_adviser"
         session.commit()
-        return Turn(conversation_id=conversation.id, language=reply_language, replies=())
-    replies: list[OutboundMessage] = []
-    text_for_rasa = message.text
-    tier2 = reply_language not in langid.TIER1 and reply_language != langid.UNDETERMINED
-    if tier2 and translator is not None and translator.enabled:
+        prepared.for_adviser = True
+        return prepared
+    if conversation.guidance and context is not None:
+        prepared.guidance = {"finishes": guidance.would_finish(conversation, message.text, now=now, context=context)}
+    session.rollback()  # nothing written here; ends the read transaction before the wait
+    return prepared
+
+
+def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply_status: str = "sent") -> Turn:
+    """Overload: the message is committed ("kept") with the busy notice, without asking Rasa."""
+    conversation, inbound, _previous, _hints = _receive(session, message, now, commit=False)
+    language = conversation.language or "en"
+    if conversation.handler == "human":
+        inbound.status = "for_adviser"
+        session.commit()
+        return Turn(conversation_id=conversation.id, language=language, replies=())
+    inbound.status = "kept"
+    replies = [render("sys_busy", language)]
+    _store_replies(session, conversation, replies, language, now, reply_status)
+    session.commit()
+    log.info("chat.busy conversation=%s", conversation.id)
+    return Turn(conversation_id=conversation.id, language=language, replies=tuple(replies))
+
+
+def _carry_out(session: Session, conversation: Conversation, answers: list[Answer], *, now: datetime,
+               context: GuidanceContext) -> tuple[list[OutboundMessage], TicketRef | None]:
+    """Rasa's answers as messages in the conversation's language; its decisions done on the way."""
+    language = conversation.language or "en"
+    out: list[OutboundMessage] = []
+    ticket: TicketRef | None = None
+    for answer in answers:
+        if isinstance(answer, OutboundMessage):
+            if answer.text or answer.buttons:
+                out.append(answer)
+            continue
+        messages, made = _command(session, conversation, answer, language, now=now, context=context)
+        out += messages
+        ticket = made or ticket
+    return out, ticket
+
+
+def _command(session: Session, conversation: Conversation, command: Command, language: str, *,
+             now: datetime, context: GuidanceContext) -> tuple[list[OutboundMessage], TicketRef | None]:
+    args = command.args
+    if command.name == "say":
+        try:
+            return [render(str(args.get("key") or ""), language)], None
+        except UnknownKey:
+            log.warning("chat.unknown_response key=%s", str(args.get("key"))[:64])
+            return [], None
+    if command.name == "handoff":
+        handoff = do_handoff(session, conversation_id=conversation.id, reason=_word(args.get("reason"), None) or "handoff",
+                             topic=_word(args.get("topic"), None), now=now, hours=context.hours,
+                             home_area=context.home_area, reopen_days=context.reopen_days, commit=False)
+        ticket = handoff.ticket
+        return [handoff.notice], TicketRef(id=ticket.id, queue=ticket.queue, status=ticket.status)
+    if command.name == "guidance":
+        start = args.get("start")
+        step = guidance.do_guidance_turn(
+            session, conversation.id, now=now, context=context, commit=False,
+            text=args.get("text") if isinstance(args.get("text"), str) else None,
+            start=start if start in guidance.FLOWS else None,
+            role_hint=_word(args.get("role_hint"), None), topic=_word(args.get("topic"), None))
+        return list(step.messages), None
+    log.warning("chat.unknown_command name=%s", command.name[:32])
+    return [], None
+
+
+def _word(value: object, default: str | None) -> str | None:
+    """A short identifier from Rasa's payload (intent names, reasons), or the default."""
+    return value[:64] if isinstance(value, str) and value else default
+
+
+def finish_turn(session: Session, prepared: Prepared, answers: list[Answer] | None, *, now: datetime,
+                context: GuidanceContext, reply_status: str = "sent", notices: tuple[OutboundMessage, ...] = (),
+                translation: str | None = None, store: bool = True) -> tuple[list[OutboundMessage], TicketRef | None]:
+    """The second short transaction: carry out Rasa's decisions, store its answers (unless the caller
+    stores them after translating them) and return them, with the ticket a hand-off made."""
+    conversation = session.get(Conversation, prepared.conversation_id)
+    inbound = session.get(Message, prepared.inbound_id)
+    if conversation is None or inbound is None:  # erased meanwhile
+        return [], None
+    if translation is not None:
+        inbound.translation, inbound.translation_language = translation, "en"
+    replies = list(notices)
+    ticket: TicketRef | None = None
+    if answers is None:
+        inbound.status = "kept"
+        replies = [render("sys_unavailable", prepared.language)]
+    else:
+        said, ticket = _carry_out(session, conversation, answers, now=now, context=context)
+        replies += said
+        inbound.status = "answered"
+    if store:
+        _store_replies(session, conversation, replies, prepared.language, now, reply_status)
+    session.commit()
+    return replies, ticket or _handed_off_now(session, conversation, now)
+
+
+def store_replies(session: Session, conversation_id: str, replies: list[OutboundMessage], language: str,
+                  now: datetime, reply_status: str = "sent") -> None:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is not None:
+        _store_replies(session, conversation, replies, language, now, reply_status)
+        session.commit()
+
+
+async def do_receive_message(
+    factory: sessionmaker[Session], rasa: RasaClient, message: InboundMessage, *, now: datetime,
+    context: GuidanceContext, reply_status: str = "sent", translator: Translator | None = None,
+    gate: TurnGate | None = None,
+) -> Turn:
+    """Store the customer's message, let the assistant answer, carry out and store its answer.
+
+    The customer's message is committed before anything else can fail, so an accepted message is
+    never lost, even when the assistant is down or busy. A channel that pushes its replies from a
+    worker (Telegram) stores them with `reply_status="pending"`; its worker sends them.
+    """
+    if gate is not None and not gate.try_enter():
+        return await in_db(factory, lambda s: busy_turn(s, message, now=now, reply_status=reply_status))
+    try:
+        prepared = await in_db(factory, lambda s: begin_turn(s, message, now=now, context=context))
+        if prepared.for_adviser:
+            return Turn(conversation_id=prepared.conversation_id, language=prepared.language, replies=())
+        return await _ask_and_finish(factory, rasa, prepared, now=now, context=context, reply_status=reply_status,
+                                     translator=translator)
+    finally:
+        if gate is not None:
+            gate.leave()
+
+
+async def _ask_and_finish(factory: sessionmaker[Session], rasa: RasaClient, prepared: Prepared, *, now: datetime,
+                          context: GuidanceContext, reply_status: str, translator: Translator | None) -> Turn:
+    language = prepared.language
+    text, hints, translation = prepared.text, prepared.hints, None
+    tier2 = language not in langid.TIER1 and language != langid.UNDETERMINED
+    interpreted = tier2 and translator is not None and translator.enabled
+    if interpreted:
         # A tier-2 language with a translation backend: the assistant reads the English translation
         # and its answers are translated back, marked (bot/services/interpreting.py).
-        into_english = translator.translate(message.text, reply_language, "en")
+        assert translator is not None
+        into_english = await asyncio.to_thread(translator.translate, prepared.text, language, "en")
         if into_english.translated:
-            text_for_rasa, hints = into_english.text, ("en",)
-            inbound.translation, inbound.translation_language = into_english.text, "en"
-    if tier2 and text_for_rasa is message.text and reply_language != previous:
-        name = langid.LANGUAGE_NAMES_EN.get(reply_language, reply_language)
-        replies.append(render("sys_tier2_notice", "en", language_name=name))
+            text, hints, translation = into_english.text, ("en",), into_english.text
+        else:
+            interpreted = False
+    notices: tuple[OutboundMessage, ...] = ()
+    if tier2 and not interpreted and language != prepared.previous:
+        name = langid.LANGUAGE_NAMES_EN.get(language, langid.LANGUAGE_NAMES_EN.get(language, language))
+        notices = (render("sys_tier2_notice", "en", language_name=name),)
+    metadata: dict[str, Any] = {"language": "en" if interpreted else language, "language_hints": list(hints)}
+    if prepared.guidance is not None:
+        metadata["guidance"] = prepared.guidance
+    answers: list[Answer] | None
     try:
-        answers = rasa.send(conversation.id, text_for_rasa, {"language_hints": list(hints)})
-        if not answers:  # an action or the NLG call failed inside Rasa: say so, keep the message
+        answers = await rasa.send(prepared.conversation_id, text, metadata)
+        if not answers:  # an action failed inside Rasa: say so, keep the message
             raise RasaUnavailable("no answer")
-        if text_for_rasa is not message.text and translator is not None:
-            answers = [translate_answer(translator, answer, reply_language) for answer in answers]
-        replies += answers
-        inbound.status = "answered"
     except RasaUnavailable:
-        inbound.status = "kept"
-        replies = [render("sys_unavailable", reply_language)]
-    _store_replies(session, conversation, replies, reply_language, now, reply_status)
-    session.commit()
-    ticket = _handed_off_now(session, conversation)
-    log.info("chat.answered conversation=%s replies=%d status=%s handoff=%s",
-             conversation.id, len(replies), inbound.status, ticket.id if ticket else None)
-    return Turn(conversation_id=conversation.id, language=reply_language, replies=tuple(replies), ticket=ticket)
+        answers = None
+    replies, ticket = await in_db(factory, lambda s: finish_turn(
+        s, prepared, answers, now=now, context=context, reply_status=reply_status, notices=notices,
+        translation=translation, store=not (interpreted and answers is not None)))
+    if interpreted and answers is not None:
+        assert translator is not None
+        replies = [await asyncio.to_thread(translate_answer, translator, r, language) for r in replies]
+        await in_db(factory, lambda s: store_replies(s, prepared.conversation_id, replies, language, now,
+                                                     reply_status))
+    log.info("chat.answered conversation=%s replies=%d kept=%s handoff=%s",
+             prepared.conversation_id, len(replies), answers is None, ticket.id if ticket else None)
+    return Turn(conversation_id=prepared.conversation_id, language=language, replies=tuple(replies), ticket=ticket)
 
 
 def do_answer_locally(session: Session, message: InboundMessage, replies: list[OutboundMessage], *,
@@ -168,14 +393,14 @@ def do_answer_locally(session: Session, message: InboundMessage, replies: list[O
     return Turn(conversation_id=conversation.id, language=language, replies=tuple(replies)), inbound
 
 
-def _handed_off_now(session: Session, conversation: Conversation) -> TicketRef | None:
-    """The ticket, when the assistant handed the conversation to a human during this turn."""
-    session.refresh(conversation)
-    if conversation.handler != "human":
-        return None
+def _handed_off_now(session: Session, conversation: Conversation, now: datetime) -> TicketRef | None:
+    """The ticket this turn made, reopened or asked a callback on, if any (its events carry the
+    turn's time)."""
     ticket = session.scalars(
-        select(Ticket).where(Ticket.conversation_id == conversation.id, Ticket.status.in_(("queued", "claimed")))
-        .order_by(Ticket.created_at.desc()).limit(1)
+        select(Ticket).join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+        .where(Ticket.conversation_id == conversation.id, TicketEvent.at == now,
+               TicketEvent.kind.in_(("created", "reopened", "callback_requested")))
+        .order_by(TicketEvent.id.desc()).limit(1)
     ).first()
     return TicketRef(id=ticket.id, queue=ticket.queue, status=ticket.status) if ticket else None
 

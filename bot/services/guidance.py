@@ -1,8 +1,11 @@
 """The two guided conversations: language self-assessment and service-need mapping.
 
-Rasa starts them (intents `language_assessment`, `service_needs`) and runs them as a form whose
-every answer comes here through the action server (`/internal/guidance`); the state lives on the
-conversation, so any channel, any hub process and a restarted Rasa continue where the customer is.
+Rasa starts them (intents `language_assessment`, `service_needs`, `request_callback`) and runs them
+as a form; its actions return "start" or "answer" in Rasa's response and the hub's turn
+(bot/services/conversations.py) carries that out here. Before Rasa is asked, `would_finish` tells
+whether the customer's words end the flow, so the form ends in the same turn without a call-back.
+The state lives on the conversation, so any channel, any hub process and a restarted Rasa continue
+where the customer is.
 Questions and answers are in the customer's language (bot/locales/guidance/<lang>.yml); answers may
 be buttons or typed ("yes", "kyllä", "نعم", "haa", a number in any digits) in any tier-1 language.
 The results are stored with the conversation and go into the hand-off packet of its ticket.
@@ -47,6 +50,9 @@ SKIP = "skip"
 class Step:
     messages: list[OutboundMessage]
     done: bool
+
+
+_FINISHED = Step(messages=[], done=True)  # what a probe learns when the answer ends the flow
 
 
 def _norm(text: str) -> str:
@@ -160,21 +166,23 @@ def assessment_messages(result: assessment.Result, language: str, asked: set[str
 
 
 def _assessment_turn(session: Session, conversation: Conversation, state: dict[str, Any], text: str | None,
-                     language: str, now: datetime) -> Step:
+                     language: str, now: datetime, probe: bool = False) -> Step:
     out: list[OutboundMessage] = []
     if text is not None:
         if not state.get("target"):
             code = _norm(text) if _norm(text) in assessment.TARGETS else _target_in(text, language)
             if code is None:
                 if _choice(text, language, ("stop",)):
-                    return _finish_assessment(session, conversation, state, language, now, stopped=True)
+                    return _FINISHED if probe else _finish_assessment(session, conversation, state, language, now,
+                                                                      stopped=True)
                 out.append(_msg(_text(language, "assess_not_understood")))
             else:
                 state["target"] = code
         else:
             kind = _choice(text, language, ("yes", "no", "stop"))
             if kind == "stop":
-                return _finish_assessment(session, conversation, state, language, now, stopped=True)
+                return _FINISHED if probe else _finish_assessment(session, conversation, state, language, now,
+                                                                  stopped=True)
             if kind is None:
                 out.append(_msg(_text(language, "assess_not_understood")))
             else:
@@ -183,7 +191,7 @@ def _assessment_turn(session: Session, conversation: Conversation, state: dict[s
                 state["answers"].append([skill, level, kind == "yes"])
     question = _question(state, language)
     if question is None:
-        return _finish_assessment(session, conversation, state, language, now, stopped=False)
+        return _FINISHED if probe else _finish_assessment(session, conversation, state, language, now, stopped=False)
     _save(conversation, state)
     return Step(messages=[*out, question], done=False)
 
@@ -267,12 +275,12 @@ def _option_value(name: str, code: str) -> Any:
 
 
 def _needs_turn(session: Session, conversation: Conversation, state: dict[str, Any], text: str | None,
-                language: str, now: datetime) -> Step:
+                language: str, now: datetime, probe: bool = False) -> Step:
     out: list[OutboundMessage] = []
     asking = state.get("asking")
     if text is not None and asking:
         if _choice(text, language, ("stop",)):
-            return _finish_needs(session, conversation, state, language, now)
+            return _FINISHED if probe else _finish_needs(session, conversation, state, language, now)
         understood, value = _parse_field(asking, text, language)
         if not understood:
             key = "needs_number_not_understood" if _is_number(asking) else "needs_not_understood"
@@ -283,7 +291,7 @@ def _needs_turn(session: Session, conversation: Conversation, state: dict[str, A
             _set(state["profile"], asking, value)
     nxt = _ask_next(state)
     if nxt is None:
-        return _finish_needs(session, conversation, state, language, now)
+        return _FINISHED if probe else _finish_needs(session, conversation, state, language, now)
     state["asking"] = nxt
     _save(conversation, state)
     return Step(messages=[*out, _field_question(nxt, language)], done=False)
@@ -352,7 +360,7 @@ def _known_profile(conversation: Conversation, role_hint: str | None) -> dict[st
 # --- "call me back" from the chat or Telegram ------------------------------------------------
 
 def _callback_turn(session: Session, conversation: Conversation, state: dict[str, Any], text: str | None,
-                   language: str, now: datetime, context: GuidanceContext) -> Step:
+                   language: str, now: datetime, context: GuidanceContext, probe: bool = False) -> Step:
     """The number (checked, E.164), then the time window; then the callback ticket."""
     if text is not None and _choice(text, language, ("stop",)):
         conversation.guidance = None
@@ -367,6 +375,8 @@ def _callback_turn(session: Session, conversation: Conversation, state: dict[str
     elif asking == "window" and text is not None:
         window = _window_of(text, language)
         if window is not None:
+            if probe:
+                return _FINISHED
             conversation.guidance = None
             callback = do_request_callback(
                 session, conversation_id=conversation.id, phone=state["phone"], window=window,
@@ -408,21 +418,55 @@ def _copy_to_open_ticket(session: Session, conversation: Conversation) -> None:
 
 @dataclass(frozen=True)
 class GuidanceContext:
-    """What the callback flow needs from the settings to make its ticket."""
+    """What the desk's decisions need from the settings: opening hours, home area, reopening."""
 
     hours: shifts.OpeningHours
     home_area: str
     reopen_days: int
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> GuidanceContext:
+        return cls(hours=shifts.OpeningHours.parse(settings.opening_hours), home_area=settings.home_area,
+                   reopen_days=settings.reopen_days)
+
+
+def _language(conversation: Conversation) -> str:
+    return conversation.language if conversation.language in langid.TIER1 else "en"
+
+
+class _Scratch:
+    """Stands in for the conversation while a probe advances a copy of its state."""
+
+    guidance: Any = None
+
+
+def would_finish(conversation: Conversation, text: str, *, now: datetime, context: GuidanceContext) -> bool:
+    """Whether `text`, taken as the answer to the flow in progress, ends it (completes or stops it).
+
+    Pure: a copy of the state is advanced and nothing is written. The hub sends the outcome to
+    Rasa with the message, so the form ends in the same turn as the flow."""
+    state = copy.deepcopy(conversation.guidance or {})
+    language = _language(conversation)
+    scratch: Any = _Scratch()
+    flow = state.get("flow")
+    if flow == "assessment":
+        return _assessment_turn(None, scratch, state, text, language, now, probe=True).done  # type: ignore[arg-type]
+    if flow == "needs":
+        return _needs_turn(None, scratch, state, text, language, now, probe=True).done  # type: ignore[arg-type]
+    if flow == "callback":
+        return _callback_turn(None, scratch, state, text, language, now, context,  # type: ignore[arg-type]
+                              probe=True).done
+    return True  # nothing in progress
+
 
 def do_guidance_turn(session: Session, conversation_id: str, *, now: datetime, context: GuidanceContext,
                      text: str | None = None, start: str | None = None, role_hint: str | None = None,
-                     topic: str | None = None) -> Step:
-    """Start a flow (`start`) or take the customer's answer (`text`); commits."""
+                     topic: str | None = None, commit: bool = True) -> Step:
+    """Start a flow (`start`) or take the customer's answer (`text`); commits unless told not to."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise LookupError(conversation_id)
-    language = conversation.language if conversation.language in langid.TIER1 else "en"
+    language = _language(conversation)
     if start is not None:
         if start not in FLOWS:
             raise ValueError(start)
@@ -447,5 +491,6 @@ def do_guidance_turn(session: Session, conversation_id: str, *, now: datetime, c
             step = _callback_turn(session, conversation, state, text or "", language, now, context)
         else:
             step = Step(messages=[], done=True)  # nothing in progress (it ended elsewhere)
-    session.commit()
+    if commit:
+        session.commit()
     return step

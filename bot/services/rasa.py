@@ -1,9 +1,16 @@
-"""The one way the hub talks to Rasa: its REST channel and its status endpoint."""
+"""The one way the hub talks to Rasa: its REST channel, its NLU parse and its status endpoint.
+
+A turn asks Rasa with an async client and an overall time-out, so a waiting turn holds neither a
+thread nor a database connection. Rasa's answers come back in its own response: catalogue keys
+and the decisions of its actions as `custom` payloads (actions/commands.py), which the hub
+carries out and renders (bot/services/conversations.py); nothing calls back into the hub.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -11,10 +18,22 @@ import httpx
 from bot.messages import Button, OutboundMessage
 
 log = logging.getLogger(__name__)
+COMMAND_KEY = "luotsi"  # the discriminator of the actions' and responses' custom payloads
 
 
 class RasaUnavailable(Exception):
     """Rasa did not answer in time or answered with an error."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A decision in Rasa's answer: `say` a catalogue key, `handoff`, a `guidance` step, …"""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+Answer = OutboundMessage | Command
 
 
 @dataclass
@@ -22,7 +41,9 @@ class RasaClient:
     base_url: str
     timeout: float
     token: str | None = None
+    max_connections: int = 64
     _client: httpx.Client | None = None
+    _async: httpx.AsyncClient | None = None
 
     @property
     def client(self) -> httpx.Client:
@@ -30,22 +51,36 @@ class RasaClient:
             self._client = httpx.Client(
                 base_url=self.base_url,
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 0.5)),
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+                limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
             )
         return self._client
 
-    def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[OutboundMessage]:
-        """Hand one message to the assistant; its answers, already rendered by our NLG."""
+    @property
+    def async_client(self) -> httpx.AsyncClient:
+        if self._async is None:
+            self._async = httpx.AsyncClient(
+                base_url=self.base_url,
+                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 0.5)),
+                limits=httpx.Limits(max_connections=self.max_connections,
+                                    max_keepalive_connections=self.max_connections),
+            )
+        return self._async
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[Answer]:
+        """Hand one message to the assistant; its answers, within the time-out or RasaUnavailable."""
         try:
-            response = self.client.post(
-                "/webhooks/rest/webhook",
-                json={"sender": sender, "message": text, "metadata": metadata},
+            response = await asyncio.wait_for(
+                self.async_client.post("/webhooks/rest/webhook",
+                                       json={"sender": sender, "message": text, "metadata": metadata}),
+                timeout=self.timeout,
             )
             response.raise_for_status()
             payload = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, ValueError, asyncio.TimeoutError) as exc:
             log.warning("rasa.unavailable error=%s", type(exc).__name__)
             raise RasaUnavailable(type(exc).__name__) from exc
+        if not isinstance(payload, list):
+            raise RasaUnavailable("not a list")
         return [parse_reply(item) for item in payload if isinstance(item, dict)]
 
     def parse(self, text: str) -> tuple[str | None, float]:
@@ -61,12 +96,12 @@ class RasaClient:
         name = intent.get("name")
         return (str(name) if name else None), float(intent.get("confidence") or 0.0)
 
-    def status(self) -> str | None:
+    async def status(self) -> str | None:
         """None when Rasa is up with a model loaded, else why not."""
         try:
             params = {"token": self.token} if self.token else None
-            response = self.client.get("/status", params=params, timeout=1.0)
-        except httpx.HTTPError as exc:
+            response = await asyncio.wait_for(self.async_client.get("/status", params=params), timeout=1.0)
+        except (httpx.HTTPError, asyncio.TimeoutError) as exc:
             return f"rasa unreachable ({type(exc).__name__})"
         if response.status_code != 200:
             return f"rasa answered {response.status_code}"
@@ -82,8 +117,18 @@ class RasaClient:
         if self._client is not None:
             self._client.close()
 
+    async def aclose(self) -> None:
+        self.close()
+        if self._async is not None:
+            await self._async.aclose()
+            self._async = None
 
-def parse_reply(item: dict[str, Any]) -> OutboundMessage:
+
+def parse_reply(item: dict[str, Any]) -> Answer:
+    """One element of Rasa's REST answer: a command (custom payload) or a plain text with buttons."""
+    custom = item.get("custom")
+    if isinstance(custom, dict) and isinstance(custom.get(COMMAND_KEY), str):
+        return Command(name=custom[COMMAND_KEY], args={k: v for k, v in custom.items() if k != COMMAND_KEY})
     buttons = tuple(
         Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
         for b in item.get("buttons") or []

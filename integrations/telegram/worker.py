@@ -59,6 +59,7 @@ from bot.models import Message as StoredMessage
 from bot.services.attachments import NewAttachment
 from bot.services.conversations import do_answer_locally, do_receive_message
 from bot.services.delivery import do_mark_undelivered
+from bot.services.guidance import GuidanceContext
 from bot.services.interpreting import outgoing_view, with_marker
 from bot.services.rasa import RasaClient
 from bot.services.translation import Translator
@@ -109,6 +110,7 @@ class TelegramWorker:
         self.app = application or build_application(settings)
         self.translator = Translator.from_setting(settings.translator, timeout=settings.translator_timeout,
                                                   api_key=settings.translator_api_key, mask=settings.translator_mask)
+        self.context = GuidanceContext.from_settings(settings)
         self._failed: set[int] = set()
         self._stop = asyncio.Event()
         self._updates_waiting = asyncio.Event()
@@ -293,11 +295,8 @@ class TelegramWorker:
                               locale=user.language_code if user else None, chosen_language=chosen)
 
     async def _assistant_turn(self, inbound: InboundMessage) -> None:
-        def turn() -> None:
-            with self.factory() as db:
-                do_receive_message(db, self.rasa, inbound, now=_now(), reply_status="pending",
-                                   translator=self.translator)
-        await asyncio.to_thread(turn)
+        await do_receive_message(self.factory, self.rasa, inbound, now=_now(), context=self.context,
+                                 reply_status="pending", translator=self.translator)
 
     async def _local_turn(self, inbound: InboundMessage, key: str, *, buttons: Sequence[Button] = (),
                           attachment: NewAttachment | None = None) -> None:
@@ -544,10 +543,12 @@ def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.stop)
-        await worker.run()
+        try:
+            await worker.run()
+        finally:
+            await rasa.aclose()
 
     asyncio.run(serve())
-    rasa.close()
     engine.dispose()
 
 

@@ -8,13 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse
-from sqlalchemy.orm import Session
 
-from bot.api.deps import get_rasa, get_session, get_settings
+from bot.api.deps import get_context, get_gate, get_rasa, get_settings
 from bot.config import Settings
 from bot.locales import catalogues, ui_strings
 from bot.schemas.common import ErrorPublic
-from bot.services.conversations import do_receive_message
+from bot.services.conversations import TurnGate, do_receive_message
+from bot.services.guidance import GuidanceContext
 from bot.services.rasa import RasaClient
 from integrations.webchat import wire
 from integrations.webchat.schemas import ChatPublic, ChatRequest, UiStringsPublic
@@ -28,21 +28,23 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/api/chat", response_model=ChatPublic, responses=_ERRORS)
-def create_chat_turn(
+async def create_chat_turn(
     body: ChatRequest,
-    session: Annotated[Session, Depends(get_session)],
     rasa: Annotated[RasaClient, Depends(get_rasa)],
     settings: Annotated[Settings, Depends(get_settings)],
+    gate: Annotated[TurnGate, Depends(get_gate)],
+    context: Annotated[GuidanceContext, Depends(get_context)],
     request: Request,
 ) -> ChatPublic:
     """One customer message in, the assistant's answers out.
 
-    The message is stored before the assistant is asked; when the assistant is down the
-    answer says so, in the customer's language, and the message stays kept.
+    The message is stored before the assistant is asked; when the assistant is down, slow or busy
+    the answer says so at once, in the customer's language, and the message stays kept. The route
+    holds no thread and no database connection while the assistant thinks.
     """
     message = wire.parse(body, max_chars=settings.max_text_chars)
-    turn = do_receive_message(session, rasa, message, now=datetime.now(timezone.utc),
-                              translator=request.app.state.translator)
+    turn = await do_receive_message(request.app.state.sessionmaker, rasa, message, now=datetime.now(timezone.utc),
+                                    context=context, translator=request.app.state.translator, gate=gate)
     return wire.render(turn, body.conversation_id)
 
 

@@ -37,28 +37,19 @@ def test_a_understood_message_resets_the_count() -> None:
     assert _run(events)[0]["response"] == "utter_fallback"
 
 
-# --- guided conversations -------------------------------------------------------------------
+# --- guided conversations and hand-off: decisions returned in Rasa's response -------------------
 
 from actions.guidance import ActionGuidanceStart, ValidateGuidanceForm, role_hint  # noqa: E402
-from actions.hub_client import GuidanceStep, HubUnavailable  # noqa: E402
+from actions.handoff import ActionHandoff  # noqa: E402
 
 
-class FakeHub:
-    def __init__(self, steps: list, fail: bool = False) -> None:
-        self.steps = steps
-        self.calls: list = []
-        self.fail = fail
-
-    async def guidance(self, **body):  # type: ignore[no-untyped-def]
-        self.calls.append(body)
-        if self.fail:
-            raise HubUnavailable("down")
-        return self.steps.pop(0)
-
-
-def _tracker(events: list, text: str) -> Tracker:
-    latest = {"intent": events[-1]["parse_data"]["intent"], "text": text}
+def _tracker(events: list, text: str, metadata: dict | None = None) -> Tracker:
+    latest = {"intent": events[-1]["parse_data"]["intent"], "text": text, "metadata": metadata or {}}
     return Tracker("conv-1", {}, latest, events, False, None, {"name": "guidance_form"}, "action_listen")
+
+
+def _commands(dispatcher: CollectingDispatcher) -> list:
+    return [m["custom"] for m in dispatcher.messages]
 
 
 def test_answers_inside_a_form_are_not_misses() -> None:
@@ -67,42 +58,57 @@ def test_answers_inside_a_form_are_not_misses() -> None:
 
 
 def test_the_start_passes_the_flow_the_words_and_the_role_known_so_far() -> None:
-    hub = FakeHub([GuidanceStep(done=False, messages=[{"text": "intro", "buttons": []},
-                                                      {"text": "Q1", "buttons": [{"title": "Yes", "payload": "yes"}]}])])
     events = [_user("pay_subsidy"), {"event": "bot"}, _user("service_needs")]
     dispatcher = CollectingDispatcher()
-    result = asyncio.run(ActionGuidanceStart(hub).run(dispatcher, _tracker(events, "which services fit us"), {}))
-    assert hub.calls == [{"conversation_id": "conv-1", "start": "needs", "text": "which services fit us",
-                          "role_hint": "employer", "topic": None}]
-    assert [m["text"] for m in dispatcher.messages] == ["intro", "Q1"]
-    assert dispatcher.messages[1]["buttons"] == [{"title": "Yes", "payload": "yes"}]
+    result = asyncio.run(ActionGuidanceStart().run(dispatcher, _tracker(events, "which services fit us"), {}))
+    assert _commands(dispatcher) == [{"luotsi": "guidance", "start": "needs", "text": "which services fit us",
+                                      "role_hint": "employer", "topic": None}]
     assert result == [{"event": "slot", "timestamp": None, "name": "guidance_answer", "value": None}]
     assert role_hint(_tracker([_user("startup_grant")], "x")) == "jobseeker"
     assert role_hint(_tracker([_user("greet")], "x")) is None
 
 
-def test_each_answer_goes_to_the_hub_and_the_form_ends_when_it_is_done() -> None:
-    hub = FakeHub([GuidanceStep(done=False, messages=[{"text": "Q2"}]),
-                   GuidanceStep(done=True, messages=[{"text": "result"}])])
-    form = ValidateGuidanceForm(hub)
-    tracker = _tracker([_user("nlu_fallback")], "نعم")
+def test_each_answer_goes_to_the_hub_and_the_form_ends_when_the_hub_said_it_would() -> None:
+    form = ValidateGuidanceForm()
     dispatcher = CollectingDispatcher()
-    assert asyncio.run(form.validate_guidance_answer("نعم", dispatcher, tracker, {})) == {"guidance_answer": None}
-    assert asyncio.run(form.validate_guidance_answer("لا", dispatcher, tracker, {})) == {"guidance_answer": "done"}
-    assert [c["text"] for c in hub.calls] == ["نعم", "نعم"]  # the latest message's own text
-    assert [m["text"] for m in dispatcher.messages] == ["Q2", "result"]
+    going_on = _tracker([_user("nlu_fallback")], "نعم", {"guidance": {"finishes": False}})
+    last = _tracker([_user("nlu_fallback")], "لا", {"guidance": {"finishes": True}})
+    assert asyncio.run(form.validate_guidance_answer("نعم", dispatcher, going_on, {})) == {"guidance_answer": None}
+    assert asyncio.run(form.validate_guidance_answer("x", dispatcher, last, {})) == {"guidance_answer": "done"}
+    # the latest message's own text, not the slot's value
+    assert _commands(dispatcher) == [{"luotsi": "guidance", "text": "نعم"}, {"luotsi": "guidance", "text": "لا"}]
 
 
-def test_a_hub_outage_ends_the_form_politely() -> None:
-    form = ValidateGuidanceForm(FakeHub([], fail=True))
-    dispatcher = CollectingDispatcher()
-    result = asyncio.run(form.validate_guidance_answer("yes", dispatcher, _tracker([_user("thanks")], "yes"), {}))
-    assert result == {"guidance_answer": "unavailable"}
-    assert dispatcher.messages[0]["response"] == "utter_request_human"
+def test_without_the_hubs_word_the_form_goes_on() -> None:
+    """Through Rasa's bare channel (no metadata) nothing ends the form by accident."""
+    result = asyncio.run(ValidateGuidanceForm().validate_guidance_answer(
+        "yes", CollectingDispatcher(), _tracker([_user("thanks")], "yes"), {}))
+    assert result == {"guidance_answer": None}
 
 
 def test_a_callback_request_carries_the_topic_so_far() -> None:
-    hub = FakeHub([GuidanceStep(done=False, messages=[{"text": "number?"}])])
     events = [_user("pay_subsidy"), {"event": "bot"}, _user("request_callback")]
-    asyncio.run(ActionGuidanceStart(hub).run(CollectingDispatcher(), _tracker(events, "call me"), {}))
-    assert hub.calls[0]["start"] == "callback" and hub.calls[0]["topic"] == "pay_subsidy"
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionGuidanceStart().run(dispatcher, _tracker(events, "call me"), {}))
+    command = _commands(dispatcher)[0]
+    assert command["start"] == "callback" and command["topic"] == "pay_subsidy"
+
+
+def test_the_handoff_is_a_decision_in_the_answer_not_a_call() -> None:
+    events = [_user("pay_subsidy"), {"event": "bot"}, _user("request_human")]
+    dispatcher = CollectingDispatcher()
+    assert asyncio.run(ActionHandoff().run(dispatcher, _tracker(events, "a person please"), {})) == []
+    assert _commands(dispatcher) == [{"luotsi": "handoff", "reason": "asked_for_human", "topic": "pay_subsidy"}]
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionHandoff().run(dispatcher, _tracker([_user("nlu_fallback")], "???"), {}))
+    assert _commands(dispatcher)[0]["reason"] == "not_understood"
+
+
+def test_the_action_server_has_no_way_to_call_the_hub() -> None:
+    """Data flows hub → Rasa → hub: no action module imports an HTTP client or knows the hub's URL."""
+    from pathlib import Path
+
+    for path in (Path(__file__).resolve().parents[2] / "actions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for word in ("aiohttp", "httpx", "requests", "urllib", "LUOTSI_HUB_URL", "/internal/"):
+            assert word not in source, (path.name, word)
