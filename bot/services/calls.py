@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFound
-from bot.models import Conversation, Message, PhoneCall
+from bot.models import Conversation, PhoneCall
 from bot.services import shifts, topics
 from bot.services.callbacks import WINDOWS, BadNumber, check_phone_number, do_request_callback, spoken_date
-from bot.services.conversations import access_conversation_by_identity
+from bot.services.conversations import access_conversation_by_identity, do_keep_message
 
 log = logging.getLogger(__name__)
 CHANNEL = "phone"
@@ -170,8 +170,10 @@ def do_set_call_language(session: Session, call: PhoneCall, language: str) -> No
 
 def do_note_menu_path(session: Session, call: PhoneCall, now: datetime) -> None:
     """The caller's choices, as a line in the transcript the adviser reads."""
-    session.add(Message(conversation_id=call.conversation_id, sender="customer", language=call.language,
-                        text=f"📞 {call.language} · {call.role} · {call.topic}", status="received", created_at=now))
+    conversation = session.get(Conversation, call.conversation_id)
+    if conversation is not None:  # the same write of a customer's message as every channel's
+        do_keep_message(session, conversation, f"📞 {call.language} · {call.role} · {call.topic}", now=now,
+                        chosen=call.language)
 
 
 def _again(call: PhoneCall, digits: str | None, ask: Ask) -> CallReply:

@@ -88,42 +88,47 @@ def _store_replies(
         )
 
 
+def do_keep_message(session: Session, conversation: Conversation, text: str, *, now: datetime,
+                    status: str = "received", locale: str | None = None, chosen: str | None = None,
+                    detect_in: str | None = None) -> tuple[Message, tuple[str, ...]]:
+    """The one write of a customer's message, for every channel: the message with its detected
+    language, and the conversation's language after it (a language picked in the channel's own UI,
+    `chosen`, decides outright). `detect_in` is the part of the text to detect the language from
+    (an e-mail's body without its subject) when not the whole. Flushes; the caller commits.
+    Returns the message and the language hints the assistant gets, so both sides decide alike."""
+    previous = conversation.language
+    if chosen:
+        decision = chosen_language(chosen)
+    else:
+        decision = decide_language(detect_in if detect_in is not None else text, previous, locale)
+    language = decision.conversation_language
+    message = Message(conversation_id=conversation.id, sender="customer", text=text,
+                      language=decision.detected.language, language_confidence=decision.detected.confidence,
+                      status=status, created_at=now)
+    session.add(message)
+    conversation.language = language if language != langid.UNDETERMINED else previous
+    if locale:
+        conversation.locale = locale
+    conversation.updated_at = now
+    session.flush()
+    log.info("chat.received conversation=%s channel=%s language=%s method=%s",
+             conversation.id, conversation.channel, decision.detected.language, decision.detected.method)
+    return message, decision.hints
+
+
 def _receive(session: Session, message: InboundMessage, now: datetime,
              commit: bool = True) -> tuple[Conversation, Message, str | None, tuple[str, ...]]:
     """Commit the customer's message and the conversation's language after it; also returns the
-    language before it and the hints the assistant gets, so both sides decide alike."""
+    language before it and the hints the assistant gets."""
     conversation = access_conversation_by_identity(
         session, channel=message.channel, external_id=message.external_id, now=now, locale=message.locale
     )
     previous = conversation.language
-    if message.chosen_language:
-        decision = chosen_language(message.chosen_language)
-    else:
-        decision = decide_language(message.text, previous, message.locale)
-    language = decision.conversation_language
-    inbound = Message(
-        conversation_id=conversation.id,
-        sender="customer",
-        text=message.text,
-        language=decision.detected.language,
-        language_confidence=decision.detected.confidence,
-        status="received",
-        created_at=now,
-    )
-    session.add(inbound)
-    conversation.language = language if language != langid.UNDETERMINED else previous
-    if message.locale:
-        conversation.locale = message.locale
-    conversation.updated_at = now
+    inbound, hints = do_keep_message(session, conversation, message.text, now=now, locale=message.locale,
+                                     chosen=message.chosen_language)
     if commit:
         session.commit()
-    else:
-        session.flush()
-    log.info(
-        "chat.received conversation=%s channel=%s language=%s method=%s",
-        conversation.id, message.channel, decision.detected.language, decision.detected.method,
-    )
-    return conversation, inbound, previous, decision.hints
+    return conversation, inbound, previous, hints
 
 
 class TurnGate:

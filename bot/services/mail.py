@@ -18,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.locales import render
-from bot.models import Conversation, MailMessage, Message, Ticket
+from bot.models import Conversation, MailMessage, Ticket
 from bot.services import shifts, topics
+from bot.services.conversations import access_conversation_by_identity, do_keep_message
 from bot.services.delivery import do_mark_bounced
 from bot.services.tickets import do_handoff
 from nlu import langid
@@ -96,19 +97,14 @@ def do_receive_mail(session: Session, mail: IncomingMail, *, mailbox: str, queue
             log.info("mail.bounce ticket=%s", bounced.id)
             return ReceivedMail(bounced.id, False, bounce=True)
     body = "\n\n".join(part for part in (mail.subject, mail.text) if part).strip() or "(empty message)"
-    found = langid.detect(mail.text or mail.subject)
     conversation = _thread_conversation(session, mail)
     if conversation is None:
-        conversation = Conversation(channel=CHANNEL, external_id=f"{mail.sender or 'unknown'}#{mail.message_id}"[:255],
-                                    language=found.language if found.language != langid.UNDETERMINED else None,
-                                    created_at=now, updated_at=now)
-        session.add(conversation)
-        session.flush()
-    conversation.updated_at = now
-    session.add(Message(conversation_id=conversation.id, sender="customer", text=body[:20000],
-                        language=found.language, language_confidence=found.confidence, status="for_adviser",
-                        created_at=now))
-    session.flush()
+        conversation = access_conversation_by_identity(
+            session, channel=CHANNEL, external_id=f"{mail.sender or 'unknown'}#{mail.message_id}"[:255], now=now,
+            locale=None)
+    # the same write of a customer's message as every channel's (bot/services/conversations.py)
+    do_keep_message(session, conversation, body[:20000], now=now, status="for_adviser",
+                    detect_in=mail.text or mail.subject)
     handoff = do_handoff(
         session, conversation_id=conversation.id, reason="email", topic=topics.urgent_topic(body, queue),
         now=now, hours=hours, home_area=home_area, reopen_days=reopen_days, queue=queue, commit=False,
@@ -144,14 +140,20 @@ def do_classify_mail(session: Session, ticket_id: str | None, intent: str | None
 
 
 def check_acknowledge(session: Session, *, sender: str, envelope_sender: str, automatic: bool,
-                      now: datetime) -> bool:
+                      now: datetime, message_id: str | None = None) -> bool:
     """Whether to answer automatically: never robots, bounces, lists, the null sender or a
-    sender we already answered several times today (mail loops, floods)."""
+    sender we already answered several times today (mail loops, floods). With `message_id`, only
+    the sender's mail that arrived before this one counts: acknowledgements go out after the 250,
+    when later mail of a flood may already be stored."""
     if automatic or not sender or not envelope_sender.strip("<> "):
         return False
-    recent = session.scalars(
-        select(MailMessage.id).where(MailMessage.sender == sender, MailMessage.received_at > now - timedelta(days=1))
-    ).all()
+    query = select(MailMessage.id).where(MailMessage.sender == sender,
+                                         MailMessage.received_at > now - timedelta(days=1))
+    if message_id is not None:
+        own = session.scalar(select(MailMessage.id).where(MailMessage.message_id == message_id))
+        if own is not None:
+            query = query.where(MailMessage.id <= own)
+    recent = session.scalars(query).all()
     return len(recent) <= ACKS_PER_SENDER_PER_DAY
 
 
@@ -184,14 +186,15 @@ def build_acknowledgement(session: Session, *, ticket_id: str | None, language: 
 
 def do_answer_mail(session: Session, received: ReceivedMail, *, sender: str, envelope_sender: str,
                    automatic: bool, intent: str | None, confidence: float, queue: str, now: datetime,
-                   hours: shifts.OpeningHours) -> Acknowledgement | None:
+                   hours: shifts.OpeningHours, message_id: str | None = None) -> Acknowledgement | None:
     """After the mail is kept: the assistant's topic on its ticket, and the acknowledgement for the
     sender — None when the sender must not be answered automatically (a retry, a bounce, a robot,
     a flood)."""
     if received.duplicate or received.bounce:
         return None
     topic = do_classify_mail(session, received.ticket_id, intent, confidence)
-    if not check_acknowledge(session, sender=sender, envelope_sender=envelope_sender, automatic=automatic, now=now):
+    if not check_acknowledge(session, sender=sender, envelope_sender=envelope_sender, automatic=automatic, now=now,
+                             message_id=message_id):
         return None
     return build_acknowledgement(session, ticket_id=received.ticket_id, language=received.language, queue=queue,
                                  now=now, hours=hours, topic=topic)

@@ -61,7 +61,7 @@ def acknowledgement(session: Session, accepted: Accepted, *, envelope_sender: st
     parsed = accepted.parsed
     answer = mail.do_answer_mail(session, accepted.received, sender=parsed.sender, envelope_sender=envelope_sender,
                                  automatic=parsed.auto_submitted, intent=intent, confidence=confidence, queue=queue,
-                                 now=now, hours=hours)
+                                 now=now, hours=hours, message_id=parsed.message_id)
     if answer is None:
         return None
     return f"{answer.subject} {ticket_tag(accepted.ticket_id or '-')}", answer.body

@@ -17,20 +17,19 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy.orm import Session
 
-from bot.api.deps import get_now, get_session, get_settings
+from bot.api.deps import get_now, get_settings
 from bot.api.errors import error_response
 from bot.config import Settings
 from bot.locales import render
 from bot.services import calls
+from bot.services.conversations import in_db
 from integrations.phone.signature import check_signature
 from integrations.phone.twiml import Response as TwiML
 from integrations.phone.twiml import Voices
 from nlu import langid
 
 router = APIRouter(prefix="/api/phone", tags=["phone"])
-Db = Annotated[Session, Depends(get_session)]
 Now = Annotated[datetime, Depends(get_now)]
 Config = Annotated[Settings, Depends(get_settings)]
 
@@ -109,7 +108,7 @@ def render_reply(settings: Settings, reply: calls.CallReply) -> TwiML:
 
 
 @router.post("/voice", response_class=Response)
-async def create_call(request: Request, session: Db, settings: Config, now: Now) -> Response:
+async def create_call(request: Request, settings: Config, now: Now) -> Response:
     """The incoming-call webhook."""
     try:
         params = await _params(request, settings)
@@ -118,29 +117,32 @@ async def create_call(request: Request, session: Db, settings: Config, now: Now)
     sid = params.get("CallSid", "")[:64]
     if not sid:
         return error_response(400, "bad_request", "CallSid missing")
-    calls.do_start_call(session, call_sid=sid, caller=params.get("From", ""), now=now)
+    await in_db(request.app.state.sessionmaker,
+                lambda session: calls.do_start_call(session, call_sid=sid, caller=params.get("From", ""), now=now))
     return _xml(render_reply(settings, calls.AskLanguage(greeting=True)))
 
 
 @router.post("/menu/{step}", response_class=Response)
-async def create_menu_step(step: str, request: Request, session: Db, settings: Config, now: Now) -> Response:
+async def create_menu_step(step: str, request: Request, settings: Config, now: Now) -> Response:
     try:
         params = await _params(request, settings)
     except Forbidden:
         return _forbidden()
-    reply = calls.do_answer_call_step(session, call_sid=params.get("CallSid", "")[:64], step=step,
-                                      digits=params.get("Digits"), dial_status=params.get("DialCallStatus"),
-                                      now=now, context=calls.CallContext.from_settings(settings))
+    context = calls.CallContext.from_settings(settings)
+    reply = await in_db(request.app.state.sessionmaker, lambda session: calls.do_answer_call_step(
+        session, call_sid=params.get("CallSid", "")[:64], step=step, digits=params.get("Digits"),
+        dial_status=params.get("DialCallStatus"), now=now, context=context))
     return _xml(render_reply(settings, reply))
 
 
 @router.post("/status", response_class=Response)
-async def create_status(request: Request, session: Db, settings: Config, now: Now) -> Response:
+async def create_status(request: Request, settings: Config, now: Now) -> Response:
     """The call ended: a caller who hung up in the menu may get a callback (see the service)."""
     try:
         params = await _params(request, settings)
     except Forbidden:
         return _forbidden()
-    calls.do_end_call(session, call_sid=params.get("CallSid", "")[:64], status=params.get("CallStatus"), now=now,
-                      context=calls.CallContext.from_settings(settings))
+    context = calls.CallContext.from_settings(settings)
+    await in_db(request.app.state.sessionmaker, lambda session: calls.do_end_call(
+        session, call_sid=params.get("CallSid", "")[:64], status=params.get("CallStatus"), now=now, context=context))
     return Response(status_code=204)

@@ -11,12 +11,11 @@ import json
 from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
-from bot.api.deps import get_session
 from bot.api.errors import error_response
+from bot.services.conversations import in_db
 from integrations.telegram.intake import BadUpdate, check_secret_token, check_update, do_store_updates
 
 router = APIRouter(tags=["telegram"])
@@ -24,7 +23,7 @@ router = APIRouter(tags=["telegram"])
 
 @router.post("/telegram/webhook", include_in_schema=False)
 async def create_update(
-    request: Request, session: Annotated[Session, Depends(get_session)],
+    request: Request,
     secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token")] = None,
 ) -> JSONResponse:
     if not check_secret_token(secret, request.app.state.settings.telegram_webhook_secret):
@@ -33,5 +32,6 @@ async def create_update(
         payload = check_update(json.loads(await request.body()))
     except (ValueError, UnicodeDecodeError, BadUpdate):
         return error_response(400, "bad_update", "the body is not a Telegram update")
-    new = do_store_updates(session, [payload], datetime.now(timezone.utc))
+    now = datetime.now(timezone.utc)
+    new = await in_db(request.app.state.sessionmaker, lambda session: do_store_updates(session, [payload], now))
     return JSONResponse({"ok": True, "new": bool(new)})
