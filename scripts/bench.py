@@ -46,10 +46,12 @@ from bot.cli import RASA_BIN, Stack, ensure_model  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from scripts.loadgen import (  # noqa: E402
     BUSY,
+    CONNECTIONS_PER_CLIENT,
     LANGUAGES,
     QUESTIONS,
     UNAVAILABLE,
     Catalogue,
+    Clients,
     Level,
     Turn,
     bare_turn,
@@ -173,11 +175,11 @@ async def recovery(client: httpx.AsyncClient, hub_url: str) -> float | None:
     return None
 
 
-async def measure(client: httpx.AsyncClient, turn: Turn, path: str, customers: int) -> Level:
+async def measure(clients: list[httpx.AsyncClient], turn: Turn, path: str, customers: int) -> Level:
     turns = None if TURNS is None else max(TURNS, customers)
     log(f"{path} at {customers} concurrent customers "
         f"({f'{turns} turns' if turns is not None else f'{SECONDS:.0f} s'})…")
-    level = await run_level(client, turn, path=path, customers=customers, turns_per_conversation=CONV_TURNS,
+    level = await run_level(clients, turn, path=path, customers=customers, turns_per_conversation=CONV_TURNS,
                             seconds=SECONDS, turns=turns, pause_after_failure=PAUSE)
     log(f"  {level.sent} requests, {level.answers_per_second:.1f} answers/s, p50 {level.percentile_ms(50):.0f} ms, "
         f"p95 {level.percentile_ms(95):.0f} ms, errors {level.count('error')} {level.error_kinds() or ''}, "
@@ -186,12 +188,12 @@ async def measure(client: httpx.AsyncClient, turn: Turn, path: str, customers: i
 
 
 async def run_all(stack: Stack, db_path: Path, catalogue: Catalogue) -> tuple[list[Level], dict[str, str]]:
-    limits = httpx.Limits(max_connections=1024, max_keepalive_connections=1024)
     hub = hub_turn(stack.hub_url, catalogue)
     bare = bare_turn(stack.settings.rasa_url)
     levels: list[Level] = []
     after: dict[str, str] = {}
-    async with httpx.AsyncClient(timeout=TIMEOUT, limits=limits) as client:
+    async with Clients(max([1, *LEVELS, *OVERLOAD]), TIMEOUT) as clients:
+        client = clients[0]
         log("warming up (every language through both paths)…")
         for turn in (hub, bare):
             for _ in range(2):
@@ -199,13 +201,13 @@ async def run_all(stack: Stack, db_path: Path, catalogue: Catalogue) -> tuple[li
                     await turn(client, f"warmup{lang}{time.monotonic_ns()}", QUESTIONS[lang])
         for customers in LEVELS:
             for path, turn in (("hub", hub), ("bare", bare)):
-                level = await measure(client, turn, path, customers)
+                level = await measure(clients, turn, path, customers)
                 if path == "hub":
                     level.stored = await settled_count(db_path, level)
                 levels.append(level)
                 await asyncio.sleep(2)
         for customers in OVERLOAD:
-            level = await measure(client, hub, "hub", customers)
+            level = await measure(clients, hub, "hub", customers)
             # the burst left the hub dead for minutes: how soon does it answer again?
             level.recovery = await recovery(client, stack.hub_url)
             log(f"  /healthz answered again after {level.recovery} s" if level.recovery is not None
@@ -284,8 +286,9 @@ def report(settings: Settings, levels: list[Level], after: dict[str, str], idle_
     out.append("")
     out.append(
         f"`make bench` (`scripts/bench.py`): the stack as `luotsi run` starts it (settings as shipped: Rasa "
-        f"time-out {settings.rasa_timeout:g} s), a fresh SQLite database. Closed-loop asyncio load generator, one "
-        f"`httpx.AsyncClient`, client time-out {TIMEOUT:g} s: each customer opens a fresh conversation, asks "
+        f"time-out {settings.rasa_timeout:g} s), a fresh SQLite database. Closed-loop asyncio load generator "
+        f"(`scripts/loadgen.py`, `httpx.AsyncClient`s of at most {CONNECTIONS_PER_CLIENT} connections each), "
+        f"client time-out {TIMEOUT:g} s: each customer opens a fresh conversation, asks "
         f"\"how do I register as a jobseeker\" in one of fi, sv, en, ru, uk, et, ar, so {CONV_TURNS} times, then "
         f"opens the next; after a busy or unavailable answer or an error it waits {PAUSE:g} s. {mode}. "
         "Latency percentiles are over every request (a time-out counts as the time waited); turns/s counts "
