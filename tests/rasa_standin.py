@@ -46,6 +46,7 @@ class Server(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16  # head and body leave in one segment (no Nagle/delayed-ACK pause)
     server: Server
 
     def _json(self, payload: object) -> None:

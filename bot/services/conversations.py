@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,13 +71,14 @@ def access_conversation_by_identity(
 
 
 def _store_replies(
-    session: Session, conversation: Conversation, replies: list[OutboundMessage], language: str, now: datetime,
+    session: Session, conversation: Conversation | str, replies: list[OutboundMessage], language: str, now: datetime,
     status: str = "sent",
 ) -> None:
+    conversation_id = conversation if isinstance(conversation, str) else conversation.id
     for reply in replies:
         session.add(
             Message(
-                conversation_id=conversation.id,
+                conversation_id=conversation_id,
                 sender="bot",
                 text=reply.text,
                 language=language,
@@ -90,7 +91,7 @@ def _store_replies(
 
 def do_keep_message(session: Session, conversation: Conversation, text: str, *, now: datetime,
                     status: str = "received", locale: str | None = None, chosen: str | None = None,
-                    detect_in: str | None = None) -> tuple[Message, tuple[str, ...]]:
+                    detect_in: str | None = None, thorough: bool = True) -> tuple[Message, tuple[str, ...]]:
     """The one write of a customer's message, for every channel: the message with its detected
     language, and the conversation's language after it (a language picked in the channel's own UI,
     `chosen`, decides outright). `detect_in` is the part of the text to detect the language from
@@ -100,7 +101,7 @@ def do_keep_message(session: Session, conversation: Conversation, text: str, *, 
     if chosen:
         decision = chosen_language(chosen)
     else:
-        decision = decide_language(detect_in if detect_in is not None else text, previous, locale)
+        decision = decide_language(detect_in if detect_in is not None else text, previous, locale, thorough=thorough)
     language = decision.conversation_language
     message = Message(conversation_id=conversation.id, sender="customer", text=text,
                       language=decision.detected.language, language_confidence=decision.detected.confidence,
@@ -116,8 +117,8 @@ def do_keep_message(session: Session, conversation: Conversation, text: str, *, 
     return message, decision.hints
 
 
-def _receive(session: Session, message: InboundMessage, now: datetime,
-             commit: bool = True) -> tuple[Conversation, Message, str | None, tuple[str, ...]]:
+def _receive(session: Session, message: InboundMessage, now: datetime, commit: bool = True,
+             thorough: bool = True) -> tuple[Conversation, Message, str | None, tuple[str, ...]]:
     """Commit the customer's message and the conversation's language after it; also returns the
     language before it and the hints the assistant gets."""
     conversation = access_conversation_by_identity(
@@ -125,7 +126,7 @@ def _receive(session: Session, message: InboundMessage, now: datetime,
     )
     previous = conversation.language
     inbound, hints = do_keep_message(session, conversation, message.text, now=now, locale=message.locale,
-                                     chosen=message.chosen_language)
+                                     chosen=message.chosen_language, thorough=thorough)
     if commit:
         session.commit()
     return conversation, inbound, previous, hints
@@ -216,7 +217,7 @@ def begin_turn(session: Session, message: InboundMessage, *, now: datetime,
 
 def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply_status: str = "sent") -> Turn:
     """Overload: the message is committed ("kept") with the busy notice, without asking Rasa."""
-    conversation, inbound, _previous, _hints = _receive(session, message, now, commit=False)
+    conversation, inbound, _previous, _hints = _receive(session, message, now, commit=False, thorough=False)
     language = conversation.language or "en"
     if conversation.handler == "human":
         inbound.status = "for_adviser"
@@ -251,11 +252,8 @@ def _command(session: Session, conversation: Conversation, command: Command, lan
              now: datetime, context: GuidanceContext) -> tuple[list[OutboundMessage], TicketRef | None]:
     args = command.args
     if command.name == "say":
-        try:
-            return [render(str(args.get("key") or ""), language)], None
-        except UnknownKey:
-            log.warning("chat.unknown_response key=%s", str(args.get("key"))[:64])
-            return [], None
+        said = _say(command, language)
+        return ([said] if said else []), None
     if command.name == "handoff":
         handoff = do_handoff(session, conversation_id=conversation.id, reason=_word(args.get("reason"), None) or "handoff",
                              topic=_word(args.get("topic"), None), now=now, hours=context.hours,
@@ -283,26 +281,49 @@ def finish_turn(session: Session, prepared: Prepared, answers: list[Answer] | No
                 context: GuidanceContext, reply_status: str = "sent", notices: tuple[OutboundMessage, ...] = (),
                 translation: str | None = None, store: bool = True) -> tuple[list[OutboundMessage], TicketRef | None]:
     """The second short transaction: carry out Rasa's decisions, store its answers (unless the caller
-    stores them after translating them) and return them, with the ticket a hand-off made."""
-    conversation = session.get(Conversation, prepared.conversation_id)
-    inbound = session.get(Message, prepared.inbound_id)
-    if conversation is None or inbound is None:  # erased meanwhile
-        return [], None
+    stores them after translating them) and return them, with the ticket a hand-off made.
+
+    The common turn — catalogue texts only — reads nothing: one UPDATE of the customer's message,
+    the INSERTs of the answers, one commit."""
+    values: dict[str, Any] = {"status": "kept" if answers is None else "answered"}
     if translation is not None:
-        inbound.translation, inbound.translation_language = translation, "en"
+        values.update(translation=translation, translation_language="en")
+    marked = session.execute(update(Message).where(Message.id == prepared.inbound_id).values(**values))
+    if not getattr(marked, "rowcount", 1):  # erased meanwhile
+        session.rollback()
+        return [], None
     replies = list(notices)
     ticket: TicketRef | None = None
+    decided = [a for a in answers or () if isinstance(a, Command) and a.name != "say"]
     if answers is None:
-        inbound.status = "kept"
         replies = [render("sys_unavailable", prepared.language)]
-    else:
+    elif decided:
+        conversation = session.get(Conversation, prepared.conversation_id)
+        if conversation is None:
+            session.rollback()
+            return [], None
         said, ticket = _carry_out(session, conversation, answers, now=now, context=context)
         replies += said
-        inbound.status = "answered"
+    else:
+        for answer in answers:
+            text = _say(answer, prepared.language) if isinstance(answer, Command) else answer
+            if text is not None and (text.text or text.buttons):
+                replies.append(text)
     if store:
-        _store_replies(session, conversation, replies, prepared.language, now, reply_status)
+        _store_replies(session, prepared.conversation_id, replies, prepared.language, now, reply_status)
     session.commit()
-    return replies, ticket or _handed_off_now(session, conversation, now)
+    if ticket is None and any(a.name == "guidance" for a in decided):  # a callback request makes a ticket
+        conversation = session.get(Conversation, prepared.conversation_id)
+        ticket = _handed_off_now(session, conversation, now) if conversation is not None else None
+    return replies, ticket
+
+
+def _say(command: Command, language: str) -> OutboundMessage | None:
+    try:
+        return render(str(command.args.get("key") or ""), language)
+    except UnknownKey:
+        log.warning("chat.unknown_response key=%s", str(command.args.get("key"))[:64])
+        return None
 
 
 def store_replies(session: Session, conversation_id: str, replies: list[OutboundMessage], language: str,

@@ -30,7 +30,7 @@ def chosen_language(code: str) -> LanguageDecision:
                             hints=(code,))
 
 
-def decide_language(text: str, previous: str | None, locale: str | None) -> LanguageDecision:
+def decide_language(text: str, previous: str | None, locale: str | None, *, thorough: bool = True) -> LanguageDecision:
     """Detect this message's language and the conversation's language after it.
 
     The conversation's language so far is the strongest hint; the client locale comes next
@@ -39,6 +39,6 @@ def decide_language(text: str, previous: str | None, locale: str | None) -> Lang
     locale_code = langid.normalise_hint(locale)
     start = previous if previous and previous != langid.UNDETERMINED else locale_code
     hints = tuple(h for h in dict.fromkeys([start, locale_code]) if h)
-    detected = langid.detect(text, list(hints))
+    detected = langid.detect(text, list(hints), thorough=thorough)
     language = langid.conversation_language(hints[0] if hints else None, detected, langid.word_count(text))
     return LanguageDecision(detected=detected, conversation_language=language, hints=hints)
