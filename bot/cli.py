@@ -184,12 +184,13 @@ class Stack:
         raise TimeoutError(f"stack not ready after {timeout:.0f} s: {last}")
 
     def _warm_up_rasa(self) -> None:
-        """Rasa's first message after loading a model takes ~2 s (lazy imports, first NLG
+        """Rasa's first message after loading a model takes ~2 s (lazy imports, first action
         connection); one message from the supervisor keeps that off the first customer."""
-        for text in ("hei", "hello", "مرحبا"):
+        for text, language in (("hei", "fi"), ("hello", "en"), ("مرحبا", "ar")):
+            # with the language decided, as the hub sends it: Rasa then loads no detector models
             httpx.post(
                 f"{self.settings.rasa_url}/webhooks/rest/webhook",
-                json={"sender": "luotsi-warm-up", "message": text},
+                json={"sender": "luotsi-warm-up", "message": text, "metadata": {"language": language}},
                 timeout=30,
             )
 

@@ -223,7 +223,7 @@ def latency_lines(rounds: int = 30) -> list[str]:
     return [
         f"Hand-off message → ticket visible in the queue ({rounds} hand-offs through the full stack): "
         f"p50 {q(visible, 50):.0f} ms, p95 {q(visible, 95):.0f} ms (this includes the whole chat turn: "
-        "language detection, Rasa, the hand-off action and the hub's internal API).",
+        "language detection, Rasa, the hand-off action's decision and the hub carrying it out).",
         f"Adviser's reply → arrival on the customer's live stream (SSE, polled every 0.25 s): "
         f"p50 {q(delivered, 50):.0f} ms, p95 {q(delivered, 95):.0f} ms.",
     ]
