@@ -70,3 +70,14 @@ def test_accuracy_goal(name: str) -> None:
         assert stats[lang]["n"] >= 30, f"{name}: too few {lang} messages"
         accuracy = stats[lang]["ours"] / stats[lang]["n"]
         assert accuracy >= 0.95, f"{name}: {lang} {accuracy:.3f}"
+
+
+def test_langdetect_is_asked_only_when_it_could_change_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skipping langdetect when lingua leads by more than its vote can make up is exact: on every
+    evaluation message the language and method are the same as with langdetect always asked."""
+    cases = [case for folder in SETS.values() for case in load_cases(folder)]
+    quick = [langid.detect(text, hints) for text, _expected, hints in cases]
+    monkeypatch.setattr(langid, "_close_call", lambda scores: True)
+    always = [langid.detect(text, hints) for text, _expected, hints in cases]
+    assert [(d.language, d.method) for d in quick] == [(d.language, d.method) for d in always]
+    assert len(cases) > 500
