@@ -212,13 +212,18 @@ _FINNISH_TERMS = re.compile(
 
 
 _REPEATS = re.compile(r"(.)\1{2,}")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _SCRIPT_OF = {"ar": "arabic", "fa": "arabic", "ur": "arabic", "ru": "cyrillic", "uk": "cyrillic",
               "zh": "han", "hi": "devanagari", "th": "thai"}
 
 
 def _words(text: str) -> list[str]:
-    """Lower-case words; 'hellooo' → 'hello' (chat elongation)."""
-    return [_REPEATS.sub(r"\1", w.lower()) for w in _WORD_RE.findall(text)]
+    """Lower-case words; 'hellooo' → 'hello' (chat elongation).
+
+    `_WORD_RE` also matches numerals that are not decimal digits ('½', '²', 'Ⅻ'): a run of those
+    with no letter is not a word, else a message of '½ ¹ ²' has words but no script to decide by.
+    """
+    return [_REPEATS.sub(r"\1", w.lower()) for w in _WORD_RE.findall(text) if any(ch.isalpha() for ch in w)]
 
 
 def word_count(text: str) -> int:
@@ -359,7 +364,9 @@ def detect(text: str, hints: Iterable[str | None] | None = None, *, thorough: bo
     hub's "busy" answer, where a quick answer matters more than the last fraction of accuracy.
     """
     prior = _prior_list(hints)
-    stripped = _NOISE_RE.sub(" ", unicodedata.normalize("NFC", text or ""))
+    # A lone surrogate ('\udc00', from JSON escapes) cannot be encoded for lingua; it is no letter.
+    text = _SURROGATE_RE.sub(" ", text or "")
+    stripped = _NOISE_RE.sub(" ", unicodedata.normalize("NFC", text))
     words = _words(stripped)
     if not words:
         return Detection(UNDETERMINED, 0.0, "no-letters")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import time
+import unicodedata
+
 import pytest
 
 from nlu import langid
@@ -81,3 +85,61 @@ def test_langdetect_is_asked_only_when_it_could_change_the_answer(monkeypatch: p
     always = [langid.detect(text, hints) for text, _expected, hints in cases]
     assert [(d.language, d.method) for d in quick] == [(d.language, d.method) for d in always]
     assert len(cases) > 500
+
+
+@pytest.mark.parametrize(
+    ("text", "hints", "expected"),
+    [
+        ("½ ¹ ²", [], "und"),  # numerals that are not decimal digits: no letters, not a crash
+        ("Ⅻ ³", ["fi"], "und"),
+        ("palkkatuki ²", [], "fi"),  # a service name and a numeral: the name decides as before
+        ("\udc00", [], "und"),  # a lone surrogate (a JSON escape) is no letter
+        ("hello how are you today my friend \udc00", [], "en"),  # lingua never sees the surrogate
+        ("kiitos paljon \ud800 hyvää päivää", [], "fi"),
+    ],
+)
+def test_hostile_text_is_decided_not_raised(text: str, hints: list[str], expected: str) -> None:
+    assert langid.detect(text, hints).language == expected
+
+
+def _code_points_by_category() -> dict[str, list[str]]:
+    by_category: dict[str, list[str]] = {}
+    for cp in range(0x30000):  # the planes in use (BMP, SMP, SIP), surrogates left out
+        if not 0xD800 <= cp <= 0xDFFF:
+            ch = chr(cp)
+            by_category.setdefault(unicodedata.category(ch), []).append(ch)
+    return by_category
+
+
+def test_detect_never_raises_and_is_fast_on_random_text() -> None:
+    """A property test without hypothesis: thousands of strings of random code points, weighted
+    towards the categories that broke it (No, Nd, Mn, Zs, So) and mixed with real chat words, are
+    each decided (a language or 'und') without an exception and within a time bound."""
+    langid.warm_up()
+    pools = _code_points_by_category()
+    categories = sorted(pools)
+    hostile = ["No", "Nd", "Nl", "Mn", "Mc", "Me", "Zs", "So", "Sm", "Cc", "Cf", "Co", "Cn", "Lo", "Ll", "Lm", "Po"]
+    words = ["kiitos", "palkkatuki", "hello", "привет", "شكرا", "in english", "suomeksi", "https://x.fi", "#tag"]
+    rng = random.Random(13)
+    slowest = 0.0
+    for _ in range(3000):
+        length = rng.choice([1, 2, 3, 5, 12, 40, 300])
+        roll = rng.random()
+        if roll < 0.4:
+            mix = rng.sample(hostile, rng.randint(1, 3))
+            text = "".join(rng.choice(pools[rng.choice(mix)]) for _ in range(length))
+        elif roll < 0.7:
+            text = " ".join(rng.choice(pools[rng.choice(hostile)]) + rng.choice(["", rng.choice(words)])
+                            for _ in range(length))
+        else:
+            text = "".join(rng.choice(pools[rng.choice(categories)]) for _ in range(length))
+        hints = rng.choice([[], ["fi"], ["ar", "en"], ["xx"], [text[:5]]])
+        started = time.perf_counter()
+        try:
+            found = langid.detect(text, hints, thorough=rng.random() < 0.5)
+        except Exception as exc:  # pragma: no cover - the failure report
+            pytest.fail(f"detect raised {type(exc).__name__} on {text!r} with hints {hints!r}")
+        slowest = max(slowest, time.perf_counter() - started)
+        assert found.language == langid.UNDETERMINED or len(found.language) >= 2
+        assert 0.0 <= found.confidence <= 1.0
+    assert slowest < 1.0, f"slowest message took {slowest:.3f} s"
