@@ -23,6 +23,8 @@ from bot.config import ROOT, Settings, get_settings
 from bot.db import migrate
 
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+# `rasa` through nlu/runtime.py: logs without message text, the API secret taken from the environment
+RASA_RUN = [str(ROOT / ".venv-rasa" / "bin" / "python"), "-m", "nlu.runtime"]
 
 
 def ensure_model() -> Path:
@@ -143,13 +145,13 @@ class Stack:
         migrate(self.settings.database_url)
         self._spawn(
             "actions",
-            [str(RASA_BIN), "run", "actions", "--port", str(self.settings.actions_port), "--actions", "actions"],
+            [*RASA_RUN, "run", "actions", "--port", str(self.settings.actions_port), "--actions", "actions"],
         )
+        # Rasa's HTTP API secret travels in the environment (LUOTSI_RASA_TOKEN), never on this command line
         self._spawn(
             "rasa",
-            [str(RASA_BIN), "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(rasa_port),
-             "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-             "--auth-token", self.rasa_token],
+            [*RASA_RUN, "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(rasa_port),
+             "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
         )
         self._spawn("mail", [sys.executable, "-m", "integrations.email.server"])
         if self.settings.telegram_token:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -123,10 +125,37 @@ def test_no_message_body_or_personal_data_in_any_log(stack) -> None:  # type: ig
 
 
 def test_rasa_http_api_needs_the_token(stack) -> None:  # type: ignore[no-untyped-def]
+    """The secret is Rasa's JWT secret, handed over in the environment: the hub sends a signed
+    token in a header; the secret itself opens nothing and is on no command line."""
+    from bot.services.rasa import bearer_token
+
     r = httpx.get(f"{stack.settings.rasa_url}/conversations/anyone/tracker", timeout=10)
     assert r.status_code == 401
     r = httpx.get(f"{stack.settings.rasa_url}/status", params={"token": stack.rasa_token}, timeout=10)
+    assert r.status_code == 401
+    r = httpx.get(f"{stack.settings.rasa_url}/status", timeout=10,
+                  headers={"Authorization": f"Bearer {bearer_token('not-the-secret')}"})
+    assert r.status_code == 401
+    r = httpx.get(f"{stack.settings.rasa_url}/status", timeout=10,
+                  headers={"Authorization": f"Bearer {bearer_token(stack.rasa_token)}"})
     assert r.status_code == 200
+    for proc in stack.processes.values():
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        assert stack.rasa_token.encode() not in cmdline
+
+
+def test_a_rasa_time_out_writes_no_message_text_to_any_log(stack) -> None:  # type: ignore[no-untyped-def]
+    """A client that gives up while Rasa thinks makes Rasa log the time-out; never the text."""
+    secret_id = "010203A912X"
+    for _ in range(5):
+        try:
+            httpx.post(f"{stack.settings.rasa_url}/webhooks/rest/webhook", timeout=0.001,
+                       json={"sender": _new(), "message": f"minun hetu on {secret_id}, auttakaa"})
+        except httpx.TimeoutException:
+            pass
+    time.sleep(1.5)
+    for log in stack.log_dir.glob("*.log"):
+        assert secret_id not in log.read_text(errors="replace"), log.name
 
 
 def test_asking_for_a_human_hands_off_to_the_shift_queue(stack) -> None:  # type: ignore[no-untyped-def]

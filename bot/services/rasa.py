@@ -9,7 +9,12 @@ carries out and renders (bot/services/conversations.py); nothing calls back into
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +24,20 @@ from bot.messages import Button, OutboundMessage
 
 log = logging.getLogger(__name__)
 COMMAND_KEY = "luotsi"  # the discriminator of the actions' and responses' custom payloads
+
+
+def bearer_token(secret: str, *, now: float | None = None, lifetime: int = 300) -> str:
+    """A short-lived HS256 JWT for Rasa's HTTP API (Rasa runs with the same secret as its JWT secret,
+    nlu/runtime.py): the secret itself never travels, and the token goes in a header, not a URL."""
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    issued = int(now if now is not None else time.time())
+    head = part(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    body = part(json.dumps({"user": {"username": "luotsi-hub", "role": "admin"}, "iat": issued,
+                            "exp": issued + lifetime}, separators=(",", ":")).encode())
+    signature = hmac.new(secret.encode(), f"{head}.{body}".encode("ascii"), hashlib.sha256).digest()
+    return f"{head}.{body}.{part(signature)}"
 
 
 class RasaUnavailable(Exception):
@@ -83,11 +102,13 @@ class RasaClient:
             raise RasaUnavailable("not a list")
         return [parse_reply(item) for item in payload if isinstance(item, dict)]
 
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {bearer_token(self.token)}"} if self.token else {}
+
     def parse(self, text: str) -> tuple[str | None, float]:
         """The assistant's NLU on a text (Rasa's /model/parse): the intent and its confidence."""
         try:
-            response = self.client.post("/model/parse", params={"token": self.token} if self.token else None,
-                                        json={"text": text[:2000]})
+            response = self.client.post("/model/parse", headers=self._auth(), json={"text": text[:2000]})
             response.raise_for_status()
             intent = response.json().get("intent") or {}
         except (httpx.HTTPError, ValueError) as exc:
@@ -99,8 +120,7 @@ class RasaClient:
     async def status(self) -> str | None:
         """None when Rasa is up with a model loaded, else why not."""
         try:
-            params = {"token": self.token} if self.token else None
-            response = await asyncio.wait_for(self.async_client.get("/status", params=params), timeout=1.0)
+            response = await asyncio.wait_for(self.async_client.get("/status", headers=self._auth()), timeout=1.0)
         except (httpx.HTTPError, asyncio.TimeoutError) as exc:
             return f"rasa unreachable ({type(exc).__name__})"
         if response.status_code != 200:
