@@ -191,3 +191,19 @@ def test_a_handoff_decided_by_an_action_makes_exactly_one_ticket(tmp_path: Path,
         with app.state.sessionmaker() as session:
             tickets = session.scalars(select(Ticket)).all()
         assert len(tickets) == 1 and tickets[0].id == body["ticket"]["id"]
+
+
+def test_personal_data_never_reaches_rasa_but_stays_for_the_adviser(tmp_path: Path, rasa: str, script: Script) -> None:
+    planted = ("131052-308T", "+358 40 123 4567", "maija.meikalainen@example.fi", "FI21 1234 5600 0007 85")
+    text = f"Hei, hetu {planted[0]}, puhelin {planted[1]}, posti {planted[2]}, tili {planted[3]}. Miten haen?"
+    settings = _settings(tmp_path, rasa)
+    with running_hub(settings) as (url, app), httpx.Client(base_url=url, timeout=10) as client:
+        cid = uuid.uuid4().hex
+        assert client.post("/api/chat", json={"conversation_id": cid, "text": text}).status_code == 200
+        sent = script.received[-1]["message"]
+        for value in planted:
+            assert value not in sent
+        assert "[henkilötunnus]" in sent and "[phone]" in sent and "[e-mail]" in sent and "[IBAN]" in sent
+        with app.state.sessionmaker() as session:
+            stored = session.scalars(select(Message.text).where(Message.sender == "customer")).all()
+        assert stored == [text]

@@ -229,3 +229,25 @@ def test_mail_is_classified_and_a_common_question_answered(stack, relay) -> None
         topics = list(db.scalars(select(Ticket.topic).where(Ticket.channel == "email")))
     engine.dispose()
     assert "pay_subsidy" in topics
+
+
+def test_rasas_tracker_never_holds_personal_data(stack) -> None:  # type: ignore[no-untyped-def]
+    from bot.services.rasa import bearer_token
+
+    planted = ("131052-308T", "040 123 4567", "maija@example.fi")
+    cid = _new()
+    payload = _chat(stack, cid, f"haluan puhua ihmisen kanssa, hetu {planted[0]}, puh {planted[1]}, {planted[2]}")
+    from sqlalchemy import create_engine, select
+
+    from bot.models import Conversation
+
+    engine = create_engine(stack.settings.database_url)
+    with engine.connect() as db:
+        conversation_id = db.scalar(select(Conversation.id).where(Conversation.external_id == cid))
+    engine.dispose()
+    tracker = httpx.get(f"{stack.settings.rasa_url}/conversations/{conversation_id}/tracker", timeout=10,
+                        headers={"Authorization": f"Bearer {bearer_token(stack.rasa_token)}"})
+    assert tracker.status_code == 200 and tracker.json()["events"]
+    for value in planted:
+        assert value not in tracker.text
+    assert payload["ticket"] is not None  # still understood as asking for a person

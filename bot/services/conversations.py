@@ -41,7 +41,7 @@ from bot.services.language import chosen_language, decide_language
 from bot.services.rasa import Answer, Command, RasaClient, RasaUnavailable
 from bot.services.tickets import do_handoff
 from bot.services.translation import Translator
-from nlu import langid
+from nlu import langid, pii
 
 T = TypeVar("T")
 
@@ -232,8 +232,10 @@ def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply
 
 
 def _carry_out(session: Session, conversation: Conversation, answers: list[Answer], *, now: datetime,
-               context: GuidanceContext) -> tuple[list[OutboundMessage], TicketRef | None]:
-    """Rasa's answers as messages in the conversation's language; its decisions done on the way."""
+               context: GuidanceContext, words: str | None = None) -> tuple[list[OutboundMessage], TicketRef | None]:
+    """Rasa's answers as messages in the conversation's language; its decisions done on the way.
+    `words` is what the customer wrote this turn, unmasked (Rasa saw it with personal data masked):
+    a guided conversation takes its answer from these (a phone number for a callback)."""
     language = conversation.language or "en"
     out: list[OutboundMessage] = []
     ticket: TicketRef | None = None
@@ -242,14 +244,15 @@ def _carry_out(session: Session, conversation: Conversation, answers: list[Answe
             if answer.text or answer.buttons:
                 out.append(answer)
             continue
-        messages, made = _command(session, conversation, answer, language, now=now, context=context)
+        messages, made = _command(session, conversation, answer, language, now=now, context=context, words=words)
         out += messages
         ticket = made or ticket
     return out, ticket
 
 
 def _command(session: Session, conversation: Conversation, command: Command, language: str, *,
-             now: datetime, context: GuidanceContext) -> tuple[list[OutboundMessage], TicketRef | None]:
+             now: datetime, context: GuidanceContext, words: str | None = None
+             ) -> tuple[list[OutboundMessage], TicketRef | None]:
     args = command.args
     if command.name == "say":
         said = _say(command, language)
@@ -264,7 +267,7 @@ def _command(session: Session, conversation: Conversation, command: Command, lan
         start = args.get("start")
         step = guidance.do_guidance_turn(
             session, conversation.id, now=now, context=context, commit=False,
-            text=args.get("text") if isinstance(args.get("text"), str) else None,
+            text=(words if words is not None else args["text"]) if isinstance(args.get("text"), str) else None,
             start=start if start in guidance.FLOWS else None,
             role_hint=_word(args.get("role_hint"), None), topic=_word(args.get("topic"), None))
         return list(step.messages), None
@@ -279,7 +282,8 @@ def _word(value: object, default: str | None) -> str | None:
 
 def finish_turn(session: Session, prepared: Prepared, answers: list[Answer] | None, *, now: datetime,
                 context: GuidanceContext, reply_status: str = "sent", notices: tuple[OutboundMessage, ...] = (),
-                translation: str | None = None, store: bool = True) -> tuple[list[OutboundMessage], TicketRef | None]:
+                translation: str | None = None, store: bool = True, words: str | None = None,
+                ) -> tuple[list[OutboundMessage], TicketRef | None]:
     """The second short transaction: carry out Rasa's decisions, store its answers (unless the caller
     stores them after translating them) and return them, with the ticket a hand-off made.
 
@@ -302,7 +306,7 @@ def finish_turn(session: Session, prepared: Prepared, answers: list[Answer] | No
         if conversation is None:
             session.rollback()
             return [], None
-        said, ticket = _carry_out(session, conversation, answers, now=now, context=context)
+        said, ticket = _carry_out(session, conversation, answers, now=now, context=context, words=words)
         replies += said
     else:
         for answer in answers:
@@ -382,14 +386,16 @@ async def _ask_and_finish(factory: sessionmaker[Session], rasa: RasaClient, prep
         metadata["guidance"] = prepared.guidance
     answers: list[Answer] | None
     try:
-        answers = await rasa.send(prepared.conversation_id, text, metadata)
+        # Rasa and its tracker never see identity codes, bank accounts, e-mail addresses or phone
+        # numbers; the hub keeps the original for the adviser and for the guided conversations
+        answers = await rasa.send(prepared.conversation_id, pii.mask(text), metadata)
         if not answers:  # an action failed inside Rasa: say so, keep the message
             raise RasaUnavailable("no answer")
     except RasaUnavailable:
         answers = None
     replies, ticket = await in_db(factory, lambda s: finish_turn(
         s, prepared, answers, now=now, context=context, reply_status=reply_status, notices=notices,
-        translation=translation, store=not (interpreted and answers is not None)))
+        translation=translation, store=not (interpreted and answers is not None), words=text))
     if interpreted and answers is not None:
         assert translator is not None
         replies = [await asyncio.to_thread(translate_answer, translator, r, language) for r in replies]

@@ -23,6 +23,9 @@ from typing import Protocol
 
 import httpx
 
+from nlu import pii
+from nlu.pii import EMAIL, HETU, IBAN, PHONE
+
 log = logging.getLogger(__name__)
 
 # Terms that stay as they are in every language: the official Finnish names customers must be
@@ -35,17 +38,12 @@ GLOSSARY = (
     "osaamiskeskus", "KOSKE", "Omnia", "Ohjaamo", "työttömyyskassa", "ansiosidonnainen päiväraha",
     "peruspäiväraha", "työmarkkinatuki", "henkilötunnus", "YKI", "Espoo", "Kauniainen", "Helsinki", "Vantaa",
 )
-# Personal identity code (henkilötunnus): DDMMYY, century sign (+ - A–F U–Y), 3 digits, check char.
-HETU = re.compile(r"\b\d{6}[-+A-FU-Ya-fu-y]\d{3}[0-9A-Ya-y]\b")
-IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,4})?\b")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 URL = re.compile(r"https?://\S+|www\.\S+|\b[\w-]+\.(?:fi|com|org|net|eu)\b(?:/\S*)?")
-PHONE = re.compile(r"(?<![\w+])\+?\d[\d \-()]{6,}\d")
 AMOUNT = re.compile(r"(?:€\s?\d[\d\s.,]*\d|\d[\d\s.,]*\s?(?:€|euro[as]?|eur)\b|\d+(?:[.,]\d+)?\s?%)", re.IGNORECASE)
 DATE = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{2,4})?|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b")
 NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b")
 MASKABLE = ("hetu", "iban", "email", "phone")
-MASK_TEXT = {"hetu": "[henkilötunnus]", "iban": "[IBAN]", "email": "[e-mail]", "phone": "[phone]"}
+MASK_TEXT = pii.LABELS
 
 
 class TranslationUnavailable(Exception):
