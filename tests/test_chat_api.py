@@ -181,3 +181,79 @@ def test_unicode_edge_cases_are_accepted(client: TestClient) -> None:
     for words in ("👍🏽", "ﷺ", "e\u0301", "\u200f مرحبا", "Z̷̢̛a̸l̴g̵o̶"):
         r = client.post("/api/chat", json={"conversation_id": "u", "text": words})
         assert r.status_code == 200, (words, r.text)
+
+
+def _raw_chat(client: TestClient, body: bytes) -> tuple[int, dict]:
+    """A JSON body as bytes: json= cannot carry a lone surrogate, a hand-written escape can."""
+    r = client.post("/api/chat", content=body, headers={"content-type": "application/json"})
+    return r.status_code, r.json()
+
+
+def test_a_lone_surrogate_is_a_clear_422_in_the_customers_language(client: TestClient, settings: Settings) -> None:
+    status, payload = _raw_chat(client, b'{"conversation_id": "s1", "text": "hei \\udc00", "locale": "fi"}')
+    assert status == 422
+    assert payload["error"] == {"code": "invalid_characters", "message": _catalogue_text("fi", "sys_error_invalid")}
+    status, payload = _raw_chat(client, b'{"conversation_id": "s1", "text": "\\ud83d", "locale": "ar"}')
+    assert status == 422 and payload["error"]["message"] == _catalogue_text("ar", "sys_error_invalid")
+    engine = create_engine(settings.database_url)
+    with engine.connect() as db:
+        assert db.execute(text("SELECT count(*) FROM message")).scalar() == 0
+    # a proper pair, written as two escapes, is one emoji and welcome
+    status, _ = _raw_chat(client, b'{"conversation_id": "s1", "text": "\\ud83d\\udc4d"}')
+    assert status == 200
+
+
+def test_numerals_without_letters_are_answered_not_a_500(client: TestClient) -> None:
+    for words in ("½ ¹ ²", "²³", "Ⅻ", "¼ ¾ ⅓ ①"):
+        status, payload = _chat(client, conversation_id="numerals", text=words, locale="fi")
+        assert status == 200, words
+        assert payload["replies"]
+        r = client.post("/api/language/detect", json={"text": words})
+        assert r.status_code == 200 and r.json()["language"] == "und"
+
+
+def test_language_detect_refuses_control_characters(client: TestClient) -> None:
+    for words in ("hei\x00", "\x00", "hei\x1b[2J", "a\x07b", "a\x7fb", "a\x85b"):
+        r = client.post("/api/language/detect", json={"text": words, "hints": ["sv"]})
+        assert r.status_code == 422, repr(words)
+        assert r.json()["error"] == {"code": "control_characters", "message": _catalogue_text("sv", "sys_error_invalid")}
+    r = client.post("/api/language/detect", content=b'{"text": "hei \\udc00"}', headers={"content-type": "application/json"})
+    assert r.status_code == 422 and set(r.json()["error"]) == {"code", "message"}
+    r = client.post("/api/language/detect", json={"text": "kiitos\tpaljon\r\nhyvää päivää"})  # tab, CR, LF are text
+    assert r.status_code == 200 and r.json()["language"] == "fi"
+    spec = client.get("/openapi.json").json()
+    assert "422" in spec["paths"]["/api/language/detect"]["post"]["responses"]
+
+
+def _first_event(client: TestClient, cid: str, last_event_id: bytes) -> tuple[int, dict | None]:
+    """The live stream's status and first message event, resumed with a raw Last-Event-ID header."""
+    import json
+
+    with client.stream("GET", f"/api/chat/{cid}/events", headers={"Last-Event-ID": last_event_id}) as response:
+        if response.status_code != 200:
+            return response.status_code, None
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                return 200, json.loads(line[6:])
+            if line.startswith(": keep-alive"):
+                break
+    return 200, None
+
+
+def test_a_forged_last_event_id_is_ignored_not_a_broken_stream(client: TestClient) -> None:
+    from datetime import datetime, timezone
+
+    from bot.models import Conversation, Message
+
+    _chat(client, conversation_id="live1", text="hei")
+    with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+        conversation = db.query(Conversation).filter_by(external_id="live1").one()
+        db.add(Message(conversation_id=conversation.id, sender="adviser", text="Hei, autan mielelläni.",
+                       status="sent", created_at=datetime.now(timezone.utc)))
+        db.commit()
+    # '²³' (Latin-1 bytes) passes str.isdigit(); 19+ digits overflow the id column; neither is an id we sent
+    for header in (b"\xb2\xb3", b"9" * 19, b"9" * 40, b"1e3", b"-1", b" 12", b"\xd9\xa3"):
+        status, first = _first_event(client, "live1", header)
+        assert status == 200, header
+        assert first is not None and first["text"] == "Hei, autan mielelläni.", header
+    assert client.get("/api/chat/live1/events", params={"after": 10**19}).status_code == 422

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -24,21 +25,27 @@ router = APIRouter(tags=["web chat"])
 POLL_SECONDS = 0.25  # one indexed query per open chat; the reply shows within a quarter second
 KEEPALIVE_SECONDS = 15.0
 STREAM_SECONDS = 600.0  # the browser's EventSource reconnects by itself, with Last-Event-ID
+# A message id we sent: ASCII digits only ('²'.isdigit() and '٣'.isdigit() are true too), and short
+# enough for a 64-bit integer column, so a forged header cannot break the stream's query.
+_EVENT_ID_RE = re.compile(r"[0-9]{1,18}")
+MAX_EVENT_ID = 10**18 - 1
 
 
 @router.get("/api/chat/{conversation_id}/events", response_class=StreamingResponse)
 async def read_chat_events(
     conversation_id: str,
     request: Request,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID)] = 0,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """`text/event-stream` of messages for the customer: `{"id", "sender", "text", "handler"}`, and for a
     machine translation `marker` ("Machine translation", in the customer's language), `original` and
-    `original_label`; an adviser's reply that could not be translated has only the `marker`."""
+    `original_label`; an adviser's reply that could not be translated has only the `marker`.
+    A `Last-Event-ID` that is not an id we sent (not 1–18 ASCII digits) is ignored, as a browser would
+    ignore a stream's broken id: the stream starts from `after`."""
     if not wire.check_conversation_id(conversation_id):
         raise BadInput("invalid_conversation_id", "sys_error_invalid")
-    if last_event_id and last_event_id.isdigit():
+    if last_event_id and _EVENT_ID_RE.fullmatch(last_event_id):
         after = max(after, int(last_event_id))
     factory = request.app.state.sessionmaker
 

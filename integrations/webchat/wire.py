@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from bot.errors import BadInput
+from bot.errors import BadInput, check_text_characters
 from bot.messages import InboundMessage, Turn
 from bot.schemas.common import ButtonPublic, ReplyPublic
 from bot.services.language import check_locale
@@ -13,15 +12,10 @@ from integrations.webchat.schemas import ChatPublic, ChatRequest, TicketPublic
 
 CHANNEL = "web"
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
 
 
 def check_conversation_id(value: str) -> bool:
     return bool(_ID_RE.match(value))
-
-
-def has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text)
 
 
 def parse(body: ChatRequest, *, max_chars: int) -> InboundMessage:
@@ -32,8 +26,7 @@ def parse(body: ChatRequest, *, max_chars: int) -> InboundMessage:
         raise BadInput("unknown_locale", "sys_error_invalid", None, status=422) from None
     if not _ID_RE.match(body.conversation_id):
         raise BadInput("invalid_conversation_id", "sys_error_invalid", language)
-    if has_control_characters(body.text):
-        raise BadInput("control_characters", "sys_error_invalid", language)
+    check_text_characters(body.text, language)  # NUL, escapes, a lone surrogate: 422, never a 500 at the commit
     text = body.text.strip()
     if not text:
         raise BadInput("empty_text", "sys_error_empty", language)
