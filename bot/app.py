@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.api import auth, guidance, health, language, tickets
 from bot.api.errors import install_error_handlers
+from bot.api.headers import SecurityHeaders
 from bot.api.limits import BodyLimit
 from bot.config import Settings, get_settings
 from bot.console import pages as console
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.translator = Translator.from_setting(settings.translator, timeout=settings.translator_timeout,
                                                    api_key=settings.translator_api_key, mask=settings.translator_mask)
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(language.router)
