@@ -320,3 +320,117 @@ def test_huge_attachment_is_refused_and_a_normal_one_kept(smtp_server: Settings)
     assert len(tickets(smtp_server)) == 1
     kept = parse_mail(with_attachment(20_000, "small@example.com"))
     assert [(a.filename, a.size) for a in kept.attachments] == [("cv.pdf", 20_000)]
+
+
+def test_mail_to_two_mailboxes_lands_in_both_queues(smtp_server: Settings) -> None:
+    raw = (b"From: maija@example.fi\r\nTo: employers@luotsi.localhost, jobseekers@luotsi.localhost\r\n"
+           b"Subject: Palkkatuki ja oma ty\xc3\xb6nhaku\r\nMessage-ID: <both@example.fi>\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nHei, kysyn palkkatuesta ja omasta ty\xc3\xb6nhausta.\r\n")
+    for _ in range(2):  # the second time is the sender's retry
+        with smtplib.SMTP(smtp_server.smtp_host, smtp_server.smtp_port, timeout=30) as client:
+            client.ehlo()
+            client.mail("maija@example.fi")
+            assert client.rcpt("employers@luotsi.localhost")[0] == 250
+            assert client.rcpt("Jobseekers@luotsi.localhost")[0] == 250
+            code, reply = client.data(raw)
+            assert code == 250
+    kept = tickets(smtp_server)
+    assert sorted(t.queue for t in kept) == ["employer_advisory", "jobseeker_espoo"]
+    assert all(t.id.encode() in reply for t in kept)
+    assert {t.contact["mailbox"] for t in kept if t.contact} == {"employers@luotsi.localhost",
+                                                                 "jobseekers@luotsi.localhost"}
+
+
+def test_a_stranger_with_the_reference_cannot_write_into_a_ticket(smtp_server: Settings) -> None:
+    send(smtp_server, fixture("attachment_traversal_name.eml"))
+    [ticket] = tickets(smtp_server)
+    forged = (f"From: mallory@evil.example\r\nSubject: Re: CV attached [Luotsi #{ticket.id}]\r\n"
+              f"Message-ID: <forged@evil.example>\r\nIn-Reply-To: <attach@example.com>\r\n\r\n"
+              f"Please send the CV to this address instead.\r\n").encode()
+    assert send(smtp_server, forged, sender="mallory@evil.example")[0] == 250
+    kept = tickets(smtp_server)
+    assert len(kept) == 2 and len({t.conversation_id for t in kept}) == 2
+    assert kept[1].contact and kept[1].contact["email"] == "mallory@evil.example"
+
+
+def _mail(subject: bytes, body: bytes, message_id: bytes = b"<hostile-1@example.com>") -> bytes:
+    return (b"From: Maija <maija@example.com>\r\nTo: jobseekers@luotsi.localhost\r\nSubject: " + subject
+            + b"\r\nMessage-ID: " + message_id + b"\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body + b"\r\n")
+
+
+def test_a_mail_of_numerals_only_is_accepted_not_451_for_ever(smtp_server: Settings) -> None:
+    """Language identification crashed on '½ ¹ ²': every delivery got 451 until the sender bounced it."""
+    code, _ = send(smtp_server, _mail(b"=?utf-8?q?=C2=BD?=", "½ ¹ ²".encode()), to="jobseekers@luotsi.localhost")
+    assert code == 250
+    assert len(tickets(smtp_server)) == 1
+
+
+def test_control_characters_and_broken_subjects_are_cleaned_before_storing(smtp_server: Settings) -> None:
+    """NUL cannot be stored in PostgreSQL (451 for ever) and CR/LF in a subject breaks the reply: the
+    parse keeps only storable text."""
+    raw = _mail(b"=?utf-8?q?Hei=0D=0ABcc:_x@evil.example?=", b"hei\x00 maailma \x1b[2J kiitos",
+                message_id=b"<hostile-\x01-2@example.com>")
+    parsed = parse_mail(raw)
+    assert parsed.subject == "Hei Bcc: x@evil.example"
+    assert parsed.text == "hei maailma [2J kiitos"
+    assert parsed.message_id == "<hostile--2@example.com>"
+    assert send(smtp_server, raw, to="jobseekers@luotsi.localhost")[0] == 250
+    engine = make_engine(smtp_server.database_url)
+    with make_sessionmaker(engine)() as db:
+        [mail] = db.scalars(select(MailMessage)).all()
+        texts = list(db.scalars(select(Message.text).where(Message.sender == "customer")))
+    engine.dispose()
+    assert "\r" not in mail.subject and "\n" not in mail.subject
+    assert texts and not any("\x00" in t or "\x1b" in t for t in texts)
+
+
+def test_outgoing_headers_are_one_clean_line() -> None:
+    from integrations.email.outgoing import new_message
+
+    mail = new_message(sender="jobseekers@luotsi.localhost", to="maija@example.com",
+                       subject="Re: Hei\r\nBcc: evil@example.com\x00 [Luotsi #0123456789ab]", body="Hei\udc00",
+                       in_reply_to="<a\r\n@example.com>", references=("<b@example.com>\n",))
+    raw = bytes(mail)
+    head = raw.split(b"\n\n", 1)[0].decode("ascii")
+    assert "\nBcc:" not in head
+    assert mail["Subject"] == "Re: Hei Bcc: evil@example.com [Luotsi #0123456789ab]"
+    assert mail["In-Reply-To"] == "<a @example.com>" and mail["References"] == "<b@example.com> <a @example.com>"
+
+
+def test_adviser_reply_to_a_subject_with_a_line_break_goes_out(smtp_with_relay: tuple[Settings, MailCapture]) -> None:
+    """A subject stored with CR/LF (by an older version) made the reply raise after it was saved as "sent":
+    now the reply goes out with the subject on one line."""
+    from email import message_from_bytes, policy
+
+    from fastapi.testclient import TestClient
+
+    from bot.app import create_app
+    from tests import factories as f
+
+    settings, capture = smtp_with_relay
+    send(settings, fixture("outlook_change_negotiations.eml"), sender="hr@firma.fi")
+    _wait_for(capture, 1)
+    [ticket] = tickets(settings)
+    with TestClient(create_app(settings)) as client:
+        with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+            f.shift(db, "espoo", "employer_advisory")
+            f.adviser(db, "espoo.mail")
+            stored = db.scalars(select(MailMessage)).one()
+            stored.subject = "Muutosneuvottelut\r\nBcc: evil@example.com"
+            db.commit()
+        auth = {"Authorization": "Bearer " + client.post(
+            "/api/auth/token", data={"username": "espoo.mail", "password": f.PASSWORD}).json()["access_token"]}
+        assert client.post("/api/tickets/claim", headers=auth).json()["id"] == ticket.id
+        r = client.post(f"/api/tickets/{ticket.id}/reply", json={"text": "Hei, soitan tänään."}, headers=auth)
+        assert r.status_code == 200
+    _wait_for(capture, 2)
+    _, rcpts, raw = capture.messages[-1]
+    assert rcpts == ["hr@firma.fi"]
+    reply = message_from_bytes(raw, policy=policy.default)
+    assert reply["Subject"].startswith("Re: Muutosneuvottelut Bcc: evil@example.com") and reply["Bcc"] is None
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as db:
+        status = db.scalars(select(Message.status).where(Message.sender == "adviser")).one()
+    engine.dispose()
+    assert status == "sent"

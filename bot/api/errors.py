@@ -8,6 +8,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.errors import BadInput, NotFound
@@ -71,7 +72,29 @@ def install_error_handlers(app: FastAPI) -> None:
             response.headers[key] = value
         return response
 
+    @app.exception_handler(StatementError)
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+        refused = unstorable_text(exc)
+        if refused is None:
+            raise exc  # a bug, not the client's text: on to the 500 below
+        # Input that no check caught and the database refused: the request's session is rolled back,
+        # nothing was kept. The client's fault, so a 422; logged without the text or the statement.
+        log.warning("request.unstorable_text path=%s code=%s", request.url.path, refused)
+        return error_response(422, refused, render("sys_error_invalid", await _locale_of(request)).text)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("request.failed path=%s error=%s", request.url.path, type(exc).__name__)
         return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def unstorable_text(exc: BaseException) -> str | None:
+    """The error code when `exc` is the database refusing a text: a lone surrogate (it cannot be
+    encoded as UTF-8) or NUL (PostgreSQL's text cannot hold it). Anything else is None: a bug stays a 500."""
+    cause = exc.orig if isinstance(exc, StatementError) else exc
+    if isinstance(cause, UnicodeEncodeError) and "surrogates not allowed" in str(cause):
+        return "invalid_characters"
+    if type(cause).__name__ == "DataError" and "NUL (0x00)" in str(cause):
+        return "control_characters"
+    return None

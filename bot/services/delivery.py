@@ -4,7 +4,8 @@ own channel.
 The core knows channels only by name: the composition root registers one deliverer per channel
 that needs pushing (e-mail, Telegram); the web chat needs none, its live stream picks replies up.
 A deliverer either sends at once (e-mail) or marks the message "pending" for its channel's worker
-(Telegram, whose worker owns the rate limits); it raises DeliveryFailed when it cannot.
+(Telegram, whose worker owns the rate limits); it raises DeliveryFailed when it cannot. Any other
+error from a deliverer counts as not delivered too: a reply is never left "sent" when nothing went.
 """
 
 from __future__ import annotations
@@ -38,11 +39,21 @@ def do_deliver_reply(session: Session, deliverers: Mapping[str, Deliverer], tick
     try:
         message.external_id = deliver(session, ticket, message)
     except DeliveryFailed as exc:
-        message.status = "undelivered"
-        session.add(TicketEvent(ticket_id=ticket.id, kind="undelivered", data={"message_id": message.id,
-                                                                              "error": str(exc)[:200]}, at=now))
-        log.warning("reply.undelivered ticket=%s channel=%s", ticket.id, ticket.channel)
+        _record_undelivered(session, ticket, message, str(exc), now)
+    except Exception as exc:  # a deliverer's bug must not leave the reply "sent" while nothing went out
+        if not session.is_active:  # a failed flush: the reply itself was committed before delivery
+            session.rollback()
+        _record_undelivered(session, ticket, message, f"delivery error: {type(exc).__name__}", now)
+        log.error("reply.delivery_error ticket=%s channel=%s error=%s", ticket.id, ticket.channel,
+                  type(exc).__name__)
     session.commit()
+
+
+def _record_undelivered(session: Session, ticket: Ticket, message: Message, reason: str, now: datetime) -> None:
+    message.status = "undelivered"
+    session.add(TicketEvent(ticket_id=ticket.id, kind="undelivered", data={"message_id": message.id,
+                                                                          "error": reason[:200]}, at=now))
+    log.warning("reply.undelivered ticket=%s channel=%s", ticket.id, ticket.channel)
 
 
 def _latest_ticket(session: Session, conversation_id: str) -> Ticket | None:

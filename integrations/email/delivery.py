@@ -33,11 +33,13 @@ class EmailDeliverer:
             subject = f"{subject} {ticket_tag(ticket.id)}"
         conversation = session.get(Conversation, ticket.conversation_id)
         body = with_marker(outgoing_view(message, conversation.language if conversation else None))
-        mail = outgoing.new_message(sender=str(contact.get("mailbox") or last.mailbox), to=to, subject=subject,
-                                    body=body, in_reply_to=last.message_id,
-                                    references=tuple(m.message_id for m in thread[:-1]))
         try:
+            mail = outgoing.new_message(sender=str(contact.get("mailbox") or last.mailbox), to=to, subject=subject,
+                                        body=body, in_reply_to=last.message_id,
+                                        references=tuple(m.message_id for m in thread[:-1]))
             outgoing.send(self.settings, mail)
         except outgoing.SendFailed as exc:
             raise DeliveryFailed(str(exc)) from exc
+        except (ValueError, TypeError, LookupError) as exc:  # a header or address the email package refuses
+            raise DeliveryFailed(f"unusable mail: {type(exc).__name__}") from exc
         return str(mail["Message-ID"])

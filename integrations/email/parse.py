@@ -4,7 +4,8 @@ Handles multipart/alternative (the plain part preferred, HTML-only mail turned i
 text), quoted-printable and base64, declared charsets (utf-8, iso-8859-1, windows-1252,
 windows-1251, koi8-r, …), unknown or wrong charsets decoded best-effort, RFC 2047 encoded
 headers, attachments (kept in the raw message; listed here with safe names), and quoted earlier
-replies and signatures separated from the new text.
+replies and signatures separated from the new text. Every text it returns can be stored: no NUL or
+other control characters (but tab and line breaks in the body), no lone surrogates, one-line headers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import parseaddr
 from html.parser import HTMLParser
+
+from bot.errors import clean_text
 
 FALLBACK_CHARSETS = ("utf-8", "windows-1252")
 
@@ -189,9 +192,15 @@ def parse_mail(raw: bytes) -> ParsedMail:
         quoted_ids = re.findall(rb"(?im)^(?:Message-ID|In-Reply-To|References):\s*(<[^<>\s]{1,250}>)", raw)
         bounced = tuple(dict.fromkeys(i.decode("ascii", "replace") for i in quoted_ids if i.decode("ascii", "replace") != own))
     return ParsedMail(
-        bounced_ids=bounced,
-        message_id=_message_id(msg, raw), sender=address, sender_name=name.strip(),
-        subject=_header(msg, "Subject")[:998], text=new, quoted=quoted, in_reply_to=_references(msg),
+        bounced_ids=tuple(clean_text(i) for i in bounced),
+        message_id=clean_text(_message_id(msg, raw)), sender=clean_text(address), sender_name=_one_line(name),
+        subject=_one_line(_header(msg, "Subject"))[:998], text=clean_text(new), quoted=clean_text(quoted),
+        in_reply_to=tuple(clean_text(i) for i in _references(msg)),
         attachments=tuple(attachments), auto_submitted=auto_submitted, is_bounce=bounce,
     )
+
+
+def _one_line(value: str) -> str:
+    """A header's text as one line: an encoded word can decode to CR/LF ("=?utf-8?q?a=0D=0AB?=")."""
+    return re.sub(r"[\r\n]+", " ", clean_text(value)).strip()
 
