@@ -30,8 +30,9 @@ def shift(session: Session, city: str, queue: str, *, hours: float = 4.0, channe
     return s
 
 
-def conversation(session: Session, external_id: str, *, language: str = "fi", text: str = "tarvitsen apua") -> Conversation:
-    c = Conversation(channel="web", external_id=external_id, language=language, created_at=now(), updated_at=now())
+def conversation(session: Session, external_id: str, *, language: str = "fi", text: str = "tarvitsen apua",
+                 channel: str = "web") -> Conversation:
+    c = Conversation(channel=channel, external_id=external_id, language=language, created_at=now(), updated_at=now())
     session.add(c)
     session.flush()
     session.add(Message(conversation_id=c.id, sender="customer", text=text, language=language,

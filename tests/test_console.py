@@ -131,3 +131,36 @@ def test_supervisor_pages_and_shift_editing(client: TestClient, db: Session) -> 
     assert r.headers["location"].endswith("flash=bad_shift")
     # a crafted notice cannot put text on the page
     assert "Call 040 123" not in client.get("/console?flash=Call 040 123").text
+
+
+@pytest.mark.parametrize("form", [{}, {"csrf": "forged"}], ids=["no-csrf", "wrong-csrf"])
+def test_signing_out_ends_the_session_even_without_its_csrf_field(client: TestClient, db: Session,
+                                                                  form: dict[str, str]) -> None:
+    f.adviser(db, "anna")
+    sign_in(client, "anna")
+    session_cookie = client.cookies["luotsi_session"]
+    r = client.post("/console/logout", data=form)
+    assert r.status_code == 303 and r.headers["location"] == "/console/login"
+    client.cookies.set("luotsi_session", session_cookie)  # a copy of the cookie kept elsewhere
+    r = client.get("/console")
+    assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
+    assert db.query(AuthToken).filter_by(kind="session").count() == 0
+
+
+def test_an_adviser_acts_only_on_tickets_they_hold_and_sees_only_their_shifts_channel(
+        client: TestClient, db: Session) -> None:
+    f.shift(db, "espoo", "jobseeker_espoo", channel="web")
+    f.adviser(db, "anna")
+    queued = _ticket(db, "jonossa odottava")
+    conv = f.conversation(db, "console-mail", text="sähköpostilla tullut", channel="email")
+    by_mail = do_handoff(db, conversation_id=conv.id, reason="email", topic=None, now=f.now(),
+                         hours=OpeningHours.parse("mon-fri 08:00-16:00"), home_area="espoo", reopen_days=7).ticket
+    csrf = sign_in(client, "anna")
+    assert queued.id in client.get("/console").text and by_mail.id not in client.get("/console").text
+    assert client.get(f"/console/tickets/{by_mail.id}").status_code == 404
+    page = client.get(f"/console/tickets/{queued.id}").text
+    assert 'action="/console/tickets/' + queued.id + '/transfer"' not in page  # claim it first
+    r = client.post(f"/console/tickets/{queued.id}/transfer", data={"csrf": csrf, "queue": "employer_advisory"})
+    assert r.headers["location"].endswith("flash=not_claimed")
+    db.expire_all()
+    assert db.get(Ticket, queued.id).queue == "jobseeker_espoo"  # type: ignore[union-attr]

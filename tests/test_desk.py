@@ -241,3 +241,108 @@ def test_shift_import_is_all_or_nothing(db: Session) -> None:
     with pytest.raises(shifts.ShiftError, match="line 3"):
         shifts.do_import_shifts(db, bad)
     assert db.query(shifts.Shift).count() == 1
+
+
+def test_a_shift_for_one_channel_opens_only_that_channels_tickets(app_client: TestClient, db: Session) -> None:
+    f.shift(db, "espoo", "jobseeker_espoo", channel="web")
+    f.adviser(db, "chat.only")
+    f.adviser(db, "boss", role="supervisor", city="helsinki")
+    by_mail = handoff(app_client, f.conversation(db, "ch-mail", channel="email").id)["ticket"]["id"]
+    by_chat = handoff(app_client, f.conversation(db, "ch-web").id)["ticket"]["id"]
+    auth = token(app_client, "chat.only")
+    assert [t["id"] for t in app_client.get("/api/tickets", headers=auth).json()["tickets"]] == [by_chat]
+    assert app_client.get(f"/api/tickets/{by_mail}", headers=auth).status_code == 404
+    assert app_client.post("/api/tickets/claim?queue=jobseeker_espoo", headers=auth).json()["id"] == by_chat
+    assert app_client.post("/api/tickets/claim", headers=auth).json() is None  # the e-mail waits
+    assert app_client.post(f"/api/tickets/{by_mail}/close", json={"outcome": "spam"}, headers=auth).status_code == 404
+    boss = {t["id"] for t in app_client.get("/api/tickets", headers=token(app_client, "boss")).json()["tickets"]}
+    assert boss == {by_mail, by_chat}
+    # a shift without a channel covers every channel
+    f.shift(db, "espoo", "jobseeker_espoo")
+    assert app_client.get(f"/api/tickets/{by_mail}", headers=auth).status_code == 200
+
+
+def test_holding_a_ticket_once_gives_no_lasting_access(app_client: TestClient, db: Session) -> None:
+    from sqlalchemy import update
+
+    from bot.models import Message, Shift
+    from bot.services.attachments import NewAttachment, do_keep_attachment
+
+    shift = f.shift(db, "espoo", "jobseeker_espoo")
+    f.shift(db, "vantaa", "employer_advisory")
+    f.adviser(db, "espoo.a")
+    f.adviser(db, "boss", role="supervisor", city="helsinki")
+    a, boss = token(app_client, "espoo.a"), token(app_client, "boss")
+    closed = handoff(app_client, f.conversation(db, "held-1").id)["ticket"]["id"]
+    moved_conv = f.conversation(db, "held-2")
+    moved = handoff(app_client, moved_conv.id)["ticket"]["id"]
+    assert app_client.post("/api/tickets/claim", headers=a).json()["id"] == closed
+    app_client.post(f"/api/tickets/{closed}/reply", json={"text": "Hei, tässä vastaus."}, headers=a)
+    assert app_client.post(f"/api/tickets/{closed}/close", json={"outcome": "answered"}, headers=a).status_code == 200
+    assert app_client.post("/api/tickets/claim", headers=a).json()["id"] == moved
+    assert app_client.post(f"/api/tickets/{moved}/transfer", json={"queue": "employer_advisory"},
+                           headers=a).status_code == 200
+    # the shift ends: what is left is what the adviser holds or last held when it closed
+    db.execute(update(Shift).where(Shift.id == shift.id).values(ends_at=f.now() - timedelta(seconds=1)))
+    db.commit()
+    assert app_client.get(f"/api/tickets/{moved}", headers=a).status_code == 404  # transferred away
+    assert [t["id"] for t in app_client.get("/api/tickets", headers=a).json()["tickets"]] == [closed]
+    # the customer writes again (with a file) after the ticket closed
+    ticket = db.get(Ticket, closed)
+    assert ticket is not None
+    later = Message(conversation_id=ticket.conversation_id, sender="customer", text="uusi asia myöhemmin",
+                    language="fi", status="for_adviser", created_at=f.now() + timedelta(seconds=1))
+    db.add(later)
+    db.flush()
+    file = do_keep_attachment(db, later, NewAttachment("todistus.pdf", "application/pdf", b"%PDF-1.4"))
+    db.commit()
+    file_id = file.id
+    read_back = app_client.get(f"/api/tickets/{closed}", headers=a)
+    assert read_back.status_code == 200
+    texts = [m["text"] for m in read_back.json()["transcript"]]
+    assert "Hei, tässä vastaus." in texts and "uusi asia myöhemmin" not in texts
+    assert app_client.get(f"/api/tickets/{closed}/attachments/{file_id}", headers=a).status_code == 404
+    assert "uusi asia myöhemmin" in [m["text"] for m in app_client.get(f"/api/tickets/{closed}", headers=boss)
+                                     .json()["transcript"]]
+    assert app_client.get(f"/api/tickets/{closed}/attachments/{file_id}", headers=boss).status_code == 200
+    # read-only: nothing can be done with it
+    r = app_client.post(f"/api/tickets/{closed}/reply", json={"text": "vielä"}, headers=a)
+    assert r.status_code == 409
+    # reopened for the queue: the former holder's access ends
+    assert handoff(app_client, ticket.conversation_id)["ticket"] == {"id": closed, "queue": "jobseeker_espoo",
+                                                                      "status": "queued"}
+    assert app_client.get(f"/api/tickets/{closed}", headers=a).status_code == 404
+    assert app_client.get("/api/tickets", headers=a).json()["tickets"] == []
+
+
+def test_a_queued_ticket_is_closed_or_transferred_only_by_its_holder(app_client: TestClient, db: Session) -> None:
+    f.shift(db, "espoo", "jobseeker_espoo")
+    f.adviser(db, "espoo.a")
+    f.adviser(db, "boss", role="supervisor", city="helsinki")
+    first = handoff(app_client, f.conversation(db, "unclaimed-1").id)["ticket"]["id"]
+    second = handoff(app_client, f.conversation(db, "unclaimed-2").id)["ticket"]["id"]
+    a = token(app_client, "espoo.a")
+    r = app_client.post(f"/api/tickets/{first}/close", json={"outcome": "spam"}, headers=a)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_claimed"
+    r = app_client.post(f"/api/tickets/{first}/transfer", json={"queue": "employer_advisory"}, headers=a)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_claimed"
+    db.expire_all()
+    assert db.get(Ticket, first).status == "queued" and db.get(Ticket, first).queue == "jobseeker_espoo"  # type: ignore[union-attr]
+    # supervisors may, e.g. for spam
+    boss = token(app_client, "boss")
+    assert app_client.post(f"/api/tickets/{second}/close", json={"outcome": "spam"}, headers=boss).status_code == 200
+    assert app_client.post(f"/api/tickets/{first}/transfer", json={"queue": "employer_advisory"},
+                           headers=boss).status_code == 200
+
+
+def test_logout_revokes_the_bearer_token(app_client: TestClient, db: Session) -> None:
+    f.adviser(db, "espoo.a")
+    auth = token(app_client, "espoo.a")
+    other = token(app_client, "espoo.a")
+    assert app_client.get("/api/tickets", headers=auth).status_code == 200
+    assert app_client.post("/api/auth/logout", headers=auth).status_code == 204
+    r = app_client.get("/api/tickets", headers=auth)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    assert app_client.post("/api/auth/logout", headers=auth).status_code == 401
+    assert app_client.post("/api/auth/logout").status_code == 401
+    assert app_client.get("/api/tickets", headers=other).status_code == 200  # only that token

@@ -3,13 +3,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
-from bot.api.deps import get_session, get_settings, get_throttle
+from bot.api.deps import bearer_token, current_adviser, get_session, get_settings, get_throttle
 from bot.config import Settings
+from bot.models import Adviser
 from bot.schemas.tickets import TokenPublic
-from bot.services.auth import AuthError, LoginThrottle, Throttled, check_credentials, do_issue_token
+from bot.services.auth import (
+    AuthError,
+    LoginThrottle,
+    Throttled,
+    check_credentials,
+    do_issue_token,
+    do_revoke_token,
+)
 
 router = APIRouter(prefix="/api/auth", tags=["advisers"])
 
@@ -39,3 +47,14 @@ def create_token(
     lifetime = timedelta(hours=settings.token_hours)
     token, _ = do_issue_token(session, adviser, kind="bearer", now=datetime.now(timezone.utc), lifetime=lifetime)
     return TokenPublic(access_token=token, expires_in=int(lifetime.total_seconds()))
+
+
+@router.post("/logout", status_code=204, response_class=Response, responses={401: {}})
+def create_logout(
+    _me: Annotated[Adviser, Depends(current_adviser)],
+    token: Annotated[str, Depends(bearer_token)],
+    session: Annotated[Session, Depends(get_session)],
+) -> Response:
+    """Revoke the bearer token of this request: any later use of it answers 401."""
+    do_revoke_token(session, token)
+    return Response(status_code=204)

@@ -53,16 +53,21 @@ def get_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
+def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
+    """The token of the `Authorization: Bearer …` header; 401 without one."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(status_code=401, detail="bearer token required", headers={"WWW-Authenticate": "Bearer"})
+    return token.strip()
+
+
 def current_adviser(
     session: Annotated[Session, Depends(get_session)],
-    authorization: Annotated[str | None, Header()] = None,
+    token: Annotated[str, Depends(bearer_token)],
 ) -> Adviser:
     """The adviser behind the bearer token; 401 without a valid one."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(status_code=401, detail="bearer token required", headers={"WWW-Authenticate": "Bearer"})
     try:
-        adviser, _ = access_adviser_by_token(session, token.strip(), kind="bearer", now=datetime.now(timezone.utc))
+        adviser, _ = access_adviser_by_token(session, token, kind="bearer", now=datetime.now(timezone.utc))
     except AuthError:
         raise HTTPException(status_code=401, detail="token expired or unknown",
                             headers={"WWW-Authenticate": "Bearer"}) from None

@@ -46,12 +46,15 @@ def _contact(ticket: Ticket, masked: bool) -> dict[str, Any] | None:
     return {**ticket.contact, "phone": mask_number(str(ticket.contact["phone"]))}
 
 
-def to_public(session: Session, ticket: Ticket, *, transcript: bool, masked: bool = False) -> TicketPublic:
+def to_public(session: Session, ticket: Ticket, *, transcript: bool, masked: bool = False,
+              until: datetime | None = None) -> TicketPublic:
+    """The ticket as the API shows it; with `until`, the transcript stops at that moment."""
     entries: list[TranscriptEntry] = []
     if transcript:
-        messages = session.scalars(
-            select(Message).where(Message.conversation_id == ticket.conversation_id).order_by(Message.id)
-        )
+        query = select(Message).where(Message.conversation_id == ticket.conversation_id)
+        if until is not None:
+            query = query.where(Message.created_at <= until)
+        messages = session.scalars(query.order_by(Message.id))
         files = attachments_of(session, ticket.conversation_id)
         entries = [TranscriptEntry(
             id=m.id, sender=m.sender, text=m.text, language=m.language, translation=m.translation,
@@ -79,11 +82,12 @@ def read_tickets(
     channel: Annotated[str | None, Query(pattern="^(web|telegram|email|phone)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TicketList:
-    """Tickets in the queues of the adviser's current shift (and their own); all for supervisors."""
+    """The tickets the adviser may see (`access_ticket_by_adviser`): their current shift's queues
+    and channels and the tickets they hold or last held; all for supervisors."""
     query = select(Ticket)
-    queues = svc.visible_queues(session, me, _now())
-    if queues is not None:
-        query = query.where(Ticket.queue.in_(queues) | (Ticket.assigned_to == me.id))
+    visible = svc.visible_tickets(session, me, _now())
+    if visible is not None:
+        query = query.where(visible)
     if status:
         query = query.where(Ticket.status == status)
     if queue:
@@ -111,9 +115,10 @@ def read_ticket(ticket_id: str, me: Me, session: Db, request: Request) -> Ticket
     """The ticket with its transcript; the customer's messages also in the adviser's working language."""
     now = _now()
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now)
+    until = svc.transcript_until(session, ticket, me, now)
     svc.do_record_view(session, ticket, me, now)
     do_translate_for_adviser(session, ticket, me, request.app.state.translator, now)
-    return to_public(session, ticket, transcript=True)
+    return to_public(session, ticket, transcript=True, until=until)
 
 
 @router.get("/tickets/{ticket_id}/attachments/{attachment_id}", response_class=Response)
@@ -121,7 +126,8 @@ def read_attachment(ticket_id: str, attachment_id: int, me: Me, session: Db) -> 
     """A file the customer sent with this ticket's conversation (a Telegram photo or document)."""
     now = _now()
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now)
-    attachment = access_attachment_by_ticket(session, ticket, attachment_id, me, now)
+    attachment = access_attachment_by_ticket(session, ticket, attachment_id, me, now,
+                                             until=svc.transcript_until(session, ticket, me, now))
     return Response(attachment.data, media_type=attachment.content_type, headers=download_headers(attachment))
 
 

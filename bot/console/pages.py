@@ -31,7 +31,7 @@ from bot.services.auth import (
     do_issue_token,
     do_revoke_token,
 )
-from bot.services.callbacks import CALL_OUTCOMES, QUEUE, callbacks_by_due, do_record_call, mask_number
+from bot.services.callbacks import CALL_OUTCOMES, callbacks_by_due, do_record_call, mask_number
 from bot.services.delivery import do_deliver_reply
 from bot.services.interpreting import do_translate_for_adviser, do_translate_reply
 from bot.services.shifts import OpeningHours
@@ -95,7 +95,7 @@ FLASH = {
     "closed": "Ticket closed.",
     "shift_added": "Shift added.",
     "limit_reached": "You already hold as many open tickets as you may. Close one first.",
-    "not_claimed": "Claim the ticket before replying.",
+    "not_claimed": "Claim the ticket first: only its holder answers, transfers or closes it.",
     "forbidden": "That is not allowed for your role or shift.",
     "closed_already": "The ticket is already closed.",
     "unknown_queue": "No such queue.",
@@ -184,9 +184,12 @@ def _login_error(request: Request, message: str, status: int) -> Response:
 
 @router.post("/logout")
 def create_logout(request: Request, session: Db, csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
-    _, row = _signed_in(request, session)
-    if _check_csrf(row, csrf):
-        do_revoke_token(session, request.cookies.get(COOKIE, ""))
+    """Sign out: the session ends whatever the form carried. Signing out is the one action that
+    needs no CSRF token — a forged sign-out costs a sign-in (and the cookie is SameSite=strict),
+    while refusing it, or dropping only the cookie, would leave a live session behind."""
+    token = request.cookies.get(COOKIE, "")
+    if token:
+        do_revoke_token(session, token)
     response = _to_login()
     response.delete_cookie(COOKIE)
     return response
@@ -197,10 +200,10 @@ def read_queues_page(request: Request, session: Db) -> Response:
     me, row = _signed_in(request, session)
     now = _now()
     queues = shifts.queues_of_adviser(session, me, now)
-    visible = svc.visible_queues(session, me, now)
+    visible = svc.visible_tickets(session, me, now)
     waiting_q = select(Ticket).where(Ticket.status == "queued")
     if visible is not None:
-        waiting_q = waiting_q.where(Ticket.queue.in_(visible))
+        waiting_q = waiting_q.where(visible)
     waiting = session.scalars(waiting_q.order_by(Ticket.priority.desc(), Ticket.created_at).limit(100)).all()
     mine = session.scalars(select(Ticket).where(Ticket.assigned_to == me.id, Ticket.status == "claimed")).all()
     return _page(request, "queues.html", me, row, queues=queues, depths=svc.queue_depths(session, now),
@@ -245,10 +248,13 @@ def read_ticket_page(ticket_id: str, request: Request, session: Db) -> Response:
         ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now)
     except svc.TicketError as exc:
         return Response(str(exc), status_code=exc.status)
+    until = svc.transcript_until(session, ticket, me, now)
     svc.do_record_view(session, ticket, me, now)
     do_translate_for_adviser(session, ticket, me, request.app.state.translator, now)
-    transcript = session.scalars(select(Message).where(Message.conversation_id == ticket.conversation_id)
-                                 .order_by(Message.id)).all()
+    query = select(Message).where(Message.conversation_id == ticket.conversation_id)
+    if until is not None:
+        query = query.where(Message.created_at <= until)
+    transcript = session.scalars(query.order_by(Message.id)).all()
     assigned = session.get(Adviser, ticket.assigned_to).username if ticket.assigned_to else None  # type: ignore[union-attr]
     return _page(request, "ticket.html", me, row, t=ticket, transcript=transcript, assigned=assigned,
                  files=attachments_of(session, ticket.conversation_id),
@@ -260,8 +266,8 @@ def read_ticket_page(ticket_id: str, request: Request, session: Db) -> Response:
 def read_callbacks_page(request: Request, session: Db) -> Response:
     """Callbacks by due time, numbers masked (the full number is on the ticket)."""
     me, row = _signed_in(request, session)
-    visible = svc.visible_queues(session, me, _now())
-    rows = callbacks_by_due(session) if visible is None or QUEUE in visible else []
+    scope = svc.visible_scope(session, me, _now())
+    rows = [t for t in callbacks_by_due(session) if svc.in_scope(t, scope) or svc.holds(t, me)]
     return _page(request, "callbacks.html", me, row, callbacks=rows, mask=mask_number)
 
 
@@ -284,7 +290,8 @@ def read_attachment_page(ticket_id: str, attachment_id: int, request: Request, s
     now = _now()
     try:
         ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now)
-        attachment = access_attachment_by_ticket(session, ticket, attachment_id, me, now)
+        attachment = access_attachment_by_ticket(session, ticket, attachment_id, me, now,
+                                                 until=svc.transcript_until(session, ticket, me, now))
     except svc.TicketError as exc:
         return Response(str(exc), status_code=exc.status)
     return Response(attachment.data, media_type=attachment.content_type, headers=download_headers(attachment))

@@ -63,11 +63,13 @@ def do_keep_attachment(session: Session, message: Message, new: NewAttachment) -
 
 
 def access_attachment_by_ticket(session: Session, ticket: Ticket, attachment_id: int, adviser: Adviser,
-                                now: datetime) -> Attachment:
+                                now: datetime, *, until: datetime | None = None) -> Attachment:
     """A file of the ticket's conversation, for an adviser who may see the ticket (the caller has
-    passed `access_ticket_by_adviser`); every download is in the audit trail."""
+    passed `access_ticket_by_adviser`); with `until` (`transcript_until`), only a file that came
+    before that moment. Every download is in the audit trail."""
     attachment = session.get(Attachment, attachment_id)
-    if attachment is None or attachment.conversation_id != ticket.conversation_id:
+    if attachment is None or attachment.conversation_id != ticket.conversation_id \
+            or (until is not None and attachment.created_at > until):
         raise TicketError("not_found", "no such file on this ticket", status=404)
     session.add(TicketEvent(ticket_id=ticket.id, adviser_id=adviser.id, kind="file_opened",
                             data={"attachment_id": attachment.id}, at=now))

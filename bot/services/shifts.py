@@ -105,8 +105,17 @@ def opening_days(first: date, hours: OpeningHours, horizon: int = 15) -> Iterato
 
 
 def queues_of_adviser(session: Session, adviser: Adviser, now: datetime) -> list[str]:
-    """The queues the adviser's city staffs right now."""
-    return sorted({s.queue for s in active_shifts(session, now, city=adviser.city)})
+    """The queues the adviser's city staffs right now (in at least one channel)."""
+    return sorted({queue for queue, _ in scope_of_adviser(session, adviser, now)})
+
+
+def scope_of_adviser(session: Session, adviser: Adviser, now: datetime) -> list[tuple[str, str | None]]:
+    """What the adviser's city staffs right now, as (queue, channel) pairs; channel None means
+    every channel (a shift without a channel). A shift for one channel (web chat, say) does not
+    open the queue's tickets of other channels."""
+    pairs = {(s.queue, s.channel) for s in active_shifts(session, now, city=adviser.city)}
+    every = {queue for queue, channel in pairs if channel is None}
+    return sorted(((q, c) for q, c in pairs if c is None or q not in every), key=lambda p: (p[0], p[1] or ""))
 
 
 def on_shift_languages(session: Session, queue: str, city: str | None) -> set[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, case, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.locales import render
@@ -125,26 +125,97 @@ def ticket_ref(ticket: Ticket) -> TicketRef:
     return TicketRef(id=ticket.id, queue=ticket.queue, status=ticket.status)
 
 
-def visible_queues(session: Session, adviser: Adviser, now: datetime) -> list[str] | None:
-    """None means every queue (supervisors and admins)."""
+Scope = list[tuple[str, str | None]]  # (queue, channel); channel None: every channel
+
+
+def visible_scope(session: Session, adviser: Adviser, now: datetime) -> Scope | None:
+    """The (queue, channel) pairs of the adviser's current shift; None means every ticket
+    (supervisors and admins)."""
     if adviser.role in ("supervisor", "admin"):
         return None
-    return shifts.queues_of_adviser(session, adviser, now)
+    return shifts.scope_of_adviser(session, adviser, now)
+
+
+def in_scope(ticket: Ticket, scope: Scope | None) -> bool:
+    return scope is None or any(ticket.queue == q and (c is None or ticket.channel == c) for q, c in scope)
+
+
+def _scope_clause(scope: Scope) -> ColumnElement[bool]:
+    if not scope:
+        return false()
+    return or_(*((Ticket.queue == q) if c is None else ((Ticket.queue == q) & (Ticket.channel == c))
+                 for q, c in scope))
+
+
+def holds(ticket: Ticket, adviser: Adviser) -> bool:
+    """Whether the adviser holds the ticket right now (claimed by them, not closed)."""
+    return ticket.status == "claimed" and ticket.assigned_to == adviser.id
+
+
+def visible_tickets(session: Session, adviser: Adviser, now: datetime) -> ColumnElement[bool] | None:
+    """The access rule of `access_ticket_by_adviser` as an SQL condition on Ticket, for lists;
+    None means no restriction."""
+    scope = visible_scope(session, adviser, now)
+    if scope is None:
+        return None
+    return (_scope_clause(scope) | ((Ticket.assigned_to == adviser.id) & Ticket.status.in_(("claimed", "closed"))))
+
+
+def _reach(session: Session, ticket: Ticket, adviser: Adviser, now: datetime) -> str | None:
+    """Why the adviser may see the ticket: "all", "holder", "shift", "last_holder" — or None."""
+    if adviser.role in ("supervisor", "admin"):
+        return "all"
+    if holds(ticket, adviser):
+        return "holder"
+    if in_scope(ticket, shifts.scope_of_adviser(session, adviser, now)):
+        return "shift"
+    if ticket.status == "closed" and ticket.assigned_to == adviser.id:
+        return "last_holder"
+    return None
 
 
 def access_ticket_by_adviser(session: Session, ticket_id: str, adviser: Adviser, now: datetime,
                              *, for_change: bool = False) -> Ticket:
-    """The one gate to a ticket: advisers reach tickets in their shift's queues or their own."""
+    """The one gate to a ticket (the API, the console and file downloads all pass it).
+
+    - Supervisors and admins reach every ticket.
+    - An adviser reaches the tickets of their current shift: the queues their city staffs now, in
+      the shift's channel only (a shift without a channel covers every channel) — any status, so
+      that whoever staffs the queue sees its history.
+    - An adviser reaches the tickets they hold now (claimed by them), wherever those are.
+    - A closed ticket whose last holder was the adviser stays readable to them, read-only, and
+      only as it was when it closed: `transcript_until` gives the cut-off, so messages and files
+      that arrive later (the customer writing again, a new ticket in the same conversation) are
+      not shown to them. When the ticket is reopened, transferred or claimed by someone else,
+      that access ends.
+    Nothing else: holding a ticket once gives no lasting access. Unreachable tickets answer 404
+    (their existence is not confirmed). With `for_change`, an adviser may not act on a ticket a
+    colleague holds (403) nor on a closed ticket they only read back (409); the services check
+    the rest (reply, close and transfer need the adviser to hold the ticket).
+    """
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
         raise TicketError("not_found", "no such ticket", status=404)
-    queues = visible_queues(session, adviser, now)
-    mine = ticket.assigned_to == adviser.id
-    if queues is not None and not mine and ticket.queue not in queues:
+    reach = _reach(session, ticket, adviser, now)
+    if reach is None:
         raise TicketError("not_found", "no such ticket", status=404)
-    if for_change and adviser.role == "adviser" and ticket.status == "claimed" and not mine:
+    if for_change and reach == "last_holder":
+        raise TicketError("closed", "the ticket is closed", status=409)
+    if for_change and adviser.role == "adviser" and ticket.status == "claimed" and not holds(ticket, adviser):
         raise TicketError("forbidden", "this ticket is held by another adviser", status=403)
     return ticket
+
+
+def transcript_until(session: Session, ticket: Ticket, adviser: Adviser, now: datetime) -> datetime | None:
+    """How far the adviser may read the ticket's conversation: None for all of it; the moment it
+    closed for a closed ticket the adviser only reads back as its last holder."""
+    return ticket.closed_at if _reach(session, ticket, adviser, now) == "last_holder" else None
+
+
+def check_holds(ticket: Ticket, adviser: Adviser, doing: str) -> None:
+    """Advisers act on a ticket only while they hold it; supervisors and admins on any."""
+    if adviser.role == "adviser" and not holds(ticket, adviser):
+        raise TicketError("not_claimed", f"claim the ticket before {doing} it", status=409)
 
 
 def do_record_view(session: Session, ticket: Ticket, adviser: Adviser, now: datetime) -> None:
@@ -153,19 +224,20 @@ def do_record_view(session: Session, ticket: Ticket, adviser: Adviser, now: date
 
 
 def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str | None = None) -> Ticket | None:
-    """Claim the oldest ticket of the highest priority in the adviser's shift queues, atomically.
+    """Claim the oldest ticket of the highest priority in the adviser's shift queues (in the
+    shift's channels), atomically.
 
     Tickets in a language the adviser serves in come first; tickets flagged for interpreting are
     served by anyone; a ticket in another language waits for a colleague who speaks it.
     """
-    queues = shifts.queues_of_adviser(session, adviser, now)
-    if adviser.role in ("supervisor", "admin") and not queues:
-        queues = list(session.scalars(select(Queue.code)))
+    scope: Scope = shifts.scope_of_adviser(session, adviser, now)
+    if adviser.role in ("supervisor", "admin") and not scope:
+        scope = [(code, None) for code in session.scalars(select(Queue.code))]
     if queue is not None:
-        if queue not in queues:
+        scope = [(q, c) for q, c in scope if q == queue]
+        if not scope:
             raise TicketError("forbidden", "that queue is not on your shift", status=403)
-        queues = [queue]
-    if not queues:
+    if not scope:
         return None
     open_count = session.scalar(
         select(func.count()).select_from(Ticket).where(Ticket.assigned_to == adviser.id, Ticket.status == "claimed")
@@ -177,7 +249,7 @@ def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str 
     for _attempt in range(5):
         candidate = (
             select(Ticket.id)
-            .where(Ticket.status == "queued", Ticket.queue.in_(queues),
+            .where(Ticket.status == "queued", _scope_clause(scope),
                    Ticket.language.in_(languages) | Ticket.needs_interpreter.is_(True)
                    | Ticket.language.is_(None) | (Ticket.language == "und"))
             .order_by(Ticket.priority.desc(), speaks.desc(), Ticket.created_at, Ticket.id)
@@ -222,6 +294,7 @@ def do_reply(session: Session, ticket: Ticket, adviser: Adviser, text: str, now:
 def do_transfer(session: Session, ticket: Ticket, adviser: Adviser, queue: str, now: datetime) -> Ticket:
     if ticket.status == "closed":
         raise TicketError("closed", "a closed ticket cannot be transferred", status=409)
+    check_holds(ticket, adviser, "transferring")
     if session.get(Queue, queue) is None:
         raise TicketError("unknown_queue", f"no queue {queue!r}", status=422)
     old = ticket.queue
@@ -240,6 +313,7 @@ def do_close(session: Session, ticket: Ticket, adviser: Adviser, outcome: str,
         raise TicketError("unknown_outcome", f"outcome must be one of {', '.join(OUTCOMES)}", status=422)
     if ticket.status == "closed":
         raise TicketError("closed", "the ticket is already closed", status=409)
+    check_holds(ticket, adviser, "closing")
     ticket.status, ticket.outcome, ticket.closed_at = "closed", outcome, now
     conversation = session.get(Conversation, ticket.conversation_id)
     notice = None
