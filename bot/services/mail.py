@@ -9,11 +9,12 @@ a bounce of one of our replies is noted on its ticket instead of opening a new o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,20 +61,52 @@ class ReceivedMail:
     bounce: bool = False
 
 
-def _thread_conversation(session: Session, mail: IncomingMail) -> Conversation | None:
-    """The conversation of an earlier message this one answers (In-Reply-To/References, or
-    the ticket reference in the subject), if we have it."""
+def _thread_conversation(session: Session, mail: IncomingMail, mailbox: str) -> Conversation | None:
+    """The conversation of an earlier message this one answers (In-Reply-To/References, or the
+    ticket reference in the subject) — only when the sender is that conversation's customer.
+
+    A Message-ID or a ticket reference is no secret (it is in every quoted reply, forward and
+    Cc), so knowing one must not let anybody write into, or reopen, another person's ticket: the
+    mail joins only when its sender is the contact e-mail of the ticket it would join
+    (case-insensitive); otherwise it starts a conversation of its own. A mail sent to several of
+    our mailboxes is kept once per mailbox, so a reply goes to the copy of its own mailbox first.
+    """
+    if not mail.sender:
+        return None
     if mail.in_reply_to:
-        earlier = session.scalars(
-            select(MailMessage).where(MailMessage.message_id.in_(mail.in_reply_to)).order_by(MailMessage.id.desc())
-        ).first()
-        if earlier is not None:
-            return session.get(Conversation, earlier.conversation_id)
+        earlier = session.scalars(select(MailMessage).where(MailMessage.message_id.in_(mail.in_reply_to))).all()
+        for row in sorted(earlier, key=lambda r: (r.mailbox != mailbox, -r.id)):
+            conversation = _joinable(session, row.conversation_id, mail.sender)
+            if conversation is not None:
+                return conversation
     if mail.ticket_ref:
         ticket = session.get(Ticket, mail.ticket_ref)
         if ticket is not None and ticket.channel == CHANNEL:
-            return session.get(Conversation, ticket.conversation_id)
+            return _joinable(session, ticket.conversation_id, mail.sender)
     return None
+
+
+def _joinable(session: Session, conversation_id: str, sender: str) -> Conversation | None:
+    """The e-mail conversation, if `sender` is the contact of its latest ticket (the one a new
+    mail is added to, or reopens)."""
+    ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id)
+                             .order_by(Ticket.created_at.desc()).limit(1)).first()
+    if ticket is None or ticket.channel != CHANNEL:
+        return None
+    contact = str((ticket.contact or {}).get("email") or "")
+    if not contact or contact.lower() != sender.lower():
+        return None
+    return session.get(Conversation, conversation_id)
+
+
+def _identity(mail: IncomingMail, mailbox: str) -> str:
+    """A new mail thread's channel identity: sender, mailbox and Message-ID (one conversation per
+    mailbox the mail was sent to), at most 255 characters without cutting the Message-ID short."""
+    identity = f"{mail.sender or 'unknown'}#{mailbox}#{mail.message_id}"
+    if len(identity) <= 255:
+        return identity
+    digest = hashlib.sha256(f"{mailbox}#{mail.message_id}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{(mail.sender or 'unknown')[:190]}#{digest}"
 
 
 def _mail_row(mail: IncomingMail, *, mailbox: str, conversation_id: str, ticket_id: str | None,
@@ -84,8 +117,13 @@ def _mail_row(mail: IncomingMail, *, mailbox: str, conversation_id: str, ticket_
 
 def do_receive_mail(session: Session, mail: IncomingMail, *, mailbox: str, queue: str, now: datetime,
                     hours: shifts.OpeningHours, home_area: str, reopen_days: int) -> ReceivedMail:
-    """Store the raw mail, its text as a customer message and its ticket — all or nothing."""
-    existing = session.scalars(select(MailMessage).where(MailMessage.message_id == mail.message_id)).first()
+    """Store the raw mail, its text as a customer message and its ticket — all or nothing.
+
+    A mail to several of our mailboxes is delivered once per mailbox, and each delivery is kept
+    with a ticket in that mailbox's queue: both teams the customer wrote to see it. A retry is
+    recognised by its Message-ID in the same mailbox."""
+    existing = session.scalars(select(MailMessage).where(MailMessage.message_id == mail.message_id,
+                                                         MailMessage.mailbox == mailbox)).first()
     if existing is not None:
         return ReceivedMail(existing.ticket_id, True)
     if mail.is_bounce:
@@ -97,11 +135,10 @@ def do_receive_mail(session: Session, mail: IncomingMail, *, mailbox: str, queue
             log.info("mail.bounce ticket=%s", bounced.id)
             return ReceivedMail(bounced.id, False, bounce=True)
     body = "\n\n".join(part for part in (mail.subject, mail.text) if part).strip() or "(empty message)"
-    conversation = _thread_conversation(session, mail)
+    conversation = _thread_conversation(session, mail, mailbox)
     if conversation is None:
-        conversation = access_conversation_by_identity(
-            session, channel=CHANNEL, external_id=f"{mail.sender or 'unknown'}#{mail.message_id}"[:255], now=now,
-            locale=None)
+        conversation = access_conversation_by_identity(session, channel=CHANNEL, external_id=_identity(mail, mailbox),
+                                                       now=now, locale=None)
     # the same write of a customer's message as every channel's (bot/services/conversations.py)
     do_keep_message(session, conversation, body[:20000], now=now, status="for_adviser",
                     detect_in=mail.text or mail.subject)
@@ -116,7 +153,8 @@ def do_receive_mail(session: Session, mail: IncomingMail, *, mailbox: str, queue
         session.commit()
     except IntegrityError:  # the same Message-ID committed by a parallel delivery a moment ago
         session.rollback()
-        again = session.scalars(select(MailMessage).where(MailMessage.message_id == mail.message_id)).one()
+        again = session.scalars(select(MailMessage).where(MailMessage.message_id == mail.message_id,
+                                                          MailMessage.mailbox == mailbox)).one()
         return ReceivedMail(again.ticket_id, True)
     log.info("mail.accepted ticket=%s queue=%s bytes=%d attachments=%d",
              handoff.ticket.id, queue, len(mail.raw), mail.attachment_count)
@@ -147,14 +185,14 @@ def check_acknowledge(session: Session, *, sender: str, envelope_sender: str, au
     when later mail of a flood may already be stored."""
     if automatic or not sender or not envelope_sender.strip("<> "):
         return False
-    query = select(MailMessage.id).where(MailMessage.sender == sender,
-                                         MailMessage.received_at > now - timedelta(days=1))
+    # a mail to two of our mailboxes is kept twice: count mails, not rows
+    query = select(func.count(distinct(MailMessage.message_id))).where(
+        MailMessage.sender == sender, MailMessage.received_at > now - timedelta(days=1))
     if message_id is not None:
-        own = session.scalar(select(MailMessage.id).where(MailMessage.message_id == message_id))
+        own = session.scalar(select(func.max(MailMessage.id)).where(MailMessage.message_id == message_id))
         if own is not None:
             query = query.where(MailMessage.id <= own)
-    recent = session.scalars(query).all()
-    return len(recent) <= ACKS_PER_SENDER_PER_DAY
+    return (session.scalar(query) or 0) <= ACKS_PER_SENDER_PER_DAY
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
 
 Replies: 550 for any other recipient (so no relaying), 552 for mail over LUOTSI_SMTP_MAX_BYTES
 (aiosmtpd enforces it during DATA), 451 when the message cannot be stored — the sender retries,
-and the retry with the same Message-ID does not make a second ticket.
+and the retry with the same Message-ID does not make a second ticket. A mail to several of our
+mailboxes is kept once per mailbox, with a ticket in each mailbox's queue.
 """
 
 from __future__ import annotations
@@ -90,17 +91,22 @@ class IntakeHandler:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", errors="surrogateescape")
-        mailbox = envelope.rcpt_tos[0].strip().lower()
+        # one delivery per mailbox: each of our mailboxes the mail names keeps it in its own queue
+        mailboxes = list(dict.fromkeys(address.strip().lower() for address in envelope.rcpt_tos))
         loop = asyncio.get_running_loop()
-        try:
-            accepted = await loop.run_in_executor(None, self._store, raw, mailbox)
-        except Exception as exc:  # any failure to store must become a 451, never a 250
-            log.warning("mail.deferred error=%s", type(exc).__name__)
-            return "451 4.3.0 Could not store the message now; please try again later"
-        task = loop.run_in_executor(None, self._acknowledge, accepted, mailbox, envelope.mail_from or "")
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-        return f"250 2.0.0 Kept as ticket {accepted.ticket_id or '-'}"
+        kept: list[str] = []
+        for mailbox in mailboxes:
+            try:
+                accepted = await loop.run_in_executor(None, self._store, raw, mailbox)
+            except Exception as exc:  # any failure to store must become a 451, never a 250
+                # the mailboxes stored so far see the retry as a duplicate: no second ticket there
+                log.warning("mail.deferred error=%s", type(exc).__name__)
+                return "451 4.3.0 Could not store the message now; please try again later"
+            task = loop.run_in_executor(None, self._acknowledge, accepted, mailbox, envelope.mail_from or "")
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            kept.append(accepted.ticket_id or "-")
+        return f"250 2.0.0 Kept as ticket {', '.join(kept)}"
 
 
 def make_controller(settings: Settings, factory: sessionmaker[DbSession]) -> Controller:

@@ -112,3 +112,52 @@ def test_robots_retries_and_floods_are_not_answered(db: Session) -> None:
         receive(db, incoming(f"<a{n}@example.fi>"), now=NOW + timedelta(minutes=n))
     assert not mail.check_acknowledge(db, sender="maija@example.fi", envelope_sender="maija@example.fi",
                                       automatic=False, now=NOW + timedelta(minutes=10))
+
+
+def test_a_reply_from_someone_else_starts_its_own_ticket(db: Session) -> None:
+    first = receive(db, incoming())
+    ticket = db.get(Ticket, first.ticket_id)
+    assert ticket is not None
+    ticket.status, ticket.closed_at, ticket.outcome = "closed", NOW, "answered"
+    db.commit()
+    # knowing the Message-ID or the ticket reference is not enough to write into Maija's ticket
+    by_header = receive(db, incoming("<x1@evil.example>", sender="mallory@evil.example",
+                                     in_reply_to=("<a1@example.fi>",)))
+    by_tag = receive(db, incoming("<x2@evil.example>", sender="mallory@evil.example", ticket_ref=first.ticket_id))
+    no_sender = receive(db, incoming("<x3@evil.example>", sender="", ticket_ref=first.ticket_id))
+    assert len({first.ticket_id, by_header.ticket_id, by_tag.ticket_id, no_sender.ticket_id}) == 4
+    db.refresh(ticket)
+    assert ticket.status == "closed"  # not reopened
+    assert db.scalar(select(func.count()).select_from(Message).where(
+        Message.conversation_id == ticket.conversation_id)) == 1
+    # Maija herself, whatever the case of her address, joins and reopens it
+    again = receive(db, incoming("<a2@example.fi>", sender="Maija@Example.FI", in_reply_to=("<a1@example.fi>",)))
+    assert again.ticket_id == first.ticket_id
+    db.refresh(ticket)
+    assert ticket.status == "queued"
+
+
+def test_mail_to_two_mailboxes_is_a_ticket_in_each_queue(db: Session) -> None:
+    def to(mailbox: str, queue: str) -> mail.ReceivedMail:
+        return mail.do_receive_mail(db, incoming(), mailbox=mailbox, queue=queue, now=NOW, hours=HOURS,
+                                    home_area="espoo", reopen_days=7)
+
+    employers = to("employers@luotsi.localhost", "employer_advisory")
+    jobseekers = to("jobseekers@luotsi.localhost", "jobseeker_espoo")
+    assert not employers.duplicate and not jobseekers.duplicate and employers.ticket_id != jobseekers.ticket_id
+    queues = {t.queue for t in db.scalars(select(Ticket))}
+    assert queues == {"employer_advisory", "jobseeker_espoo"}
+    assert to("jobseekers@luotsi.localhost", "jobseeker_espoo").duplicate  # a retry is still a no-op
+    assert db.scalar(select(func.count()).select_from(MailMessage)) == 2
+    # a reply to the thread joins the ticket of the mailbox it is sent to
+    reply = mail.do_receive_mail(db, incoming("<a2@example.fi>", in_reply_to=("<a1@example.fi>",)),
+                                 mailbox="jobseekers@luotsi.localhost", queue="jobseeker_espoo", now=NOW,
+                                 hours=HOURS, home_area="espoo", reopen_days=7)
+    assert reply.ticket_id == jobseekers.ticket_id
+    # both copies count as one mail towards the sender's acknowledgements (three a day)
+    for mailbox, queue in (("employers@luotsi.localhost", "employer_advisory"),
+                           ("jobseekers@luotsi.localhost", "jobseeker_espoo")):
+        mail.do_receive_mail(db, incoming("<a3@example.fi>"), mailbox=mailbox, queue=queue, now=NOW, hours=HOURS,
+                             home_area="espoo", reopen_days=7)
+    assert mail.check_acknowledge(db, sender="maija@example.fi", envelope_sender="maija@example.fi",
+                                  automatic=False, now=NOW, message_id="<a3@example.fi>")
