@@ -413,3 +413,44 @@ def test_webhook_mode_registers_the_secret_and_answers_what_the_hub_received(
         assert sent[0]["text"] == escaped("sys_unavailable", "so")
     finally:
         running.stop()
+
+
+def _customer_texts(running: Running, chat: int) -> list[str]:
+    with running.db() as db:
+        return list(db.scalars(select(Message.text).join(Conversation).where(
+            Conversation.external_id == str(chat), Message.sender == "customer")))
+
+
+def test_a_message_of_numerals_only_is_answered(tg: Running) -> None:
+    """Language identification crashed on '½ ¹ ²': the update failed three times and was set aside."""
+    update = message_update(8800, "½ ¹ ²", language_code="fi")
+    tg.api.push(update)
+    sent = tg.api.wait_sent(8800, 1)
+    assert sent[0]["text"] == escaped("sys_unavailable", "fi")
+    tg.api.wait_for(lambda: tg.processed(update["update_id"]), what="processing")
+    assert _customer_texts(tg, 8800) == ["½ ¹ ²"]
+
+
+def test_a_lone_surrogate_or_nul_in_an_update_is_kept_as_a_replacement_character(tg: Running) -> None:
+    """JSON can carry "\\udc00" and "\\u0000": they failed at the commit (NUL on PostgreSQL), so the
+    message failed on every attempt and its sender never had an answer."""
+    update = message_update(8801, "hei \udc00 apua\x00", language_code="fi")
+    tg.api.push(update)
+    sent = tg.api.wait_sent(8801, 1)
+    assert sent[0]["text"] == escaped("sys_unavailable", "fi")
+    tg.api.wait_for(lambda: tg.processed(update["update_id"]), what="processing")
+    assert _customer_texts(tg, 8801) == ["hei \ufffd apua\ufffd"]
+
+
+def test_the_webhook_keeps_an_update_with_a_lone_surrogate_storable(hook_settings: Settings) -> None:
+    body = json.dumps(message_update(8802, "hei \udc00", language_code="fi")).encode()  # ASCII, escaped
+    assert b"\\udc00" in body
+    with TestClient(create_app(hook_settings)) as client:
+        r = client.post("/telegram/webhook", content=body,
+                        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"})
+        assert r.status_code == 200 and r.json()["new"] is True
+    engine = make_engine(hook_settings.database_url)
+    with make_sessionmaker(engine)() as db:
+        [payload] = db.scalars(select(TelegramUpdate.payload)).all()
+    engine.dispose()
+    assert payload is not None and payload["message"]["text"] == "hei \ufffd"

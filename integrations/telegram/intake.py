@@ -8,6 +8,7 @@ second delivery of the same update (a webhook retry, a poll repeated after a cra
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 from bot.models import TelegramUpdate
 
 MAX_ATTEMPTS = 3
+# C0/C1 control characters but tab, newline and carriage return, and lone surrogates.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 UPDATE_KINDS = ("message", "edited_message", "callback_query", "my_chat_member", "channel_post")
 
 
@@ -52,9 +55,22 @@ def chat_of(payload: dict[str, Any]) -> int | None:
     return None
 
 
+def clean_payload(value: Any) -> Any:
+    """The update with every string made storable: JSON can carry a lone surrogate ("\\udc00") or NUL,
+    which fail at the commit (PostgreSQL refuses NUL), so the message would fail on every attempt and be
+    set aside unanswered. Each becomes U+FFFD, which keeps the UTF-16 offsets of Telegram's entities."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {clean_payload(k): clean_payload(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_payload(v) for v in value]
+    return value
+
+
 def do_store_updates(session: Session, payloads: Iterable[dict[str, Any]], now: datetime) -> int:
-    """Keep the updates not seen before; returns how many were new. Commits."""
-    batch = {p["update_id"]: p for p in payloads}
+    """Keep the updates not seen before, their text made storable; returns how many were new. Commits."""
+    batch = {p["update_id"]: clean_payload(p) for p in payloads}
     if not batch:
         return 0
     seen = set(session.scalars(select(TelegramUpdate.update_id).where(TelegramUpdate.update_id.in_(batch))))
