@@ -111,7 +111,7 @@ def test_a_slow_assistant_and_100_concurrent_turns(tmp_path: Path, rasa: str, sc
         with app.state.sessionmaker() as session:
             from bot.models import Conversation
 
-            ids = dict(session.execute(select(Conversation.id, Conversation.external_id)).tuples().all())
+            ids = {row[0]: row[1] for row in session.execute(select(Conversation.id, Conversation.external_id))}
         sent = sorted(b["metadata"]["language"] for b in script.received if ids.get(b["sender"]) in ours)
         assert sent == sorted(lang for _, lang, *_ in results)
         assert app.state.engine.pool.checkedout() == 0
