@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import auth, guidance, health, language, tickets
+from bot.api import auth, guidance, health, language, privacy, tickets
 from bot.api.errors import install_error_handlers
 from bot.api.headers import SecurityHeaders
 from bot.api.limits import BodyLimit
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(tickets.router)
     app.include_router(guidance.router)
+    app.include_router(privacy.router)
     console.install(app)
     app.include_router(webchat_api.router)
     app.include_router(webchat_live.router)

@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     token_hours: int = 8
     session_minutes: int = 60
     reopen_days: int = 7
+    # Retention (days; `luotsi purge` and the daily run of `luotsi run` delete what is older; the
+    # README says why these defaults). Open tickets and their conversations are never purged.
+    retention_conversation_days: int = Field(default=90, ge=1)  # conversations without a ticket, since last message
+    retention_ticket_days: int = Field(default=365, ge=1)  # closed tickets, since closing
+    retention_mail_days: int = Field(default=90, ge=1)  # raw inbound mail (its text stays in the transcript)
+    retention_attachment_days: int = Field(default=365, ge=1)
+    retention_call_days: int = Field(default=90, ge=1)  # phone calls' menu records
+    retention_telegram_days: int = Field(default=30, ge=1)  # processed Telegram updates
+    retention_audit_days: int = Field(default=730, ge=1)  # audit events of exports, erasures and purges
     # `make run` seeds a demo roster and demo accounts (never in production).
     demo: bool = False
     # The public address of the hub, used in the widget snippet and printed URLs.

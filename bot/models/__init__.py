@@ -1,6 +1,7 @@
 """ORM models. The schema itself is owned by the Alembic migrations in bot/migrations."""
 
 from bot.models.attachment import Attachment
+from bot.models.audit import AuditEvent
 from bot.models.base import Base
 from bot.models.conversation import Conversation, Message
 from bot.models.desk import AuthToken, Adviser, Queue, Shift, Ticket, TicketEvent
@@ -8,5 +9,5 @@ from bot.models.mail import MailMessage
 from bot.models.phone import PhoneCall
 from bot.models.telegram import TelegramChat, TelegramUpdate
 
-__all__ = ["Adviser", "Attachment", "AuthToken", "Base", "Conversation", "MailMessage", "Message", "PhoneCall", "Queue", "Shift", "TelegramChat",
+__all__ = ["Adviser", "Attachment", "AuditEvent", "AuthToken", "Base", "Conversation", "MailMessage", "Message", "PhoneCall", "Queue", "Shift", "TelegramChat",
            "TelegramUpdate", "Ticket", "TicketEvent"]

@@ -117,6 +117,18 @@ class RasaClient:
         name = intent.get("name")
         return (str(name) if name else None), float(intent.get("confidence") or 0.0)
 
+    def forget(self, conversation_id: str) -> bool:
+        """Empty the conversation's tracker in Rasa (an erasure or a retention purge): its events are
+        replaced by none. True when Rasa confirmed it; False when it could not be reached or refused."""
+        try:
+            response = self.client.put(f"/conversations/{conversation_id}/tracker/events",
+                                       headers=self._auth(), json=[])
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("rasa.forget_failed error=%s", type(exc).__name__)
+            return False
+        return True
+
     async def status(self) -> str | None:
         """None when Rasa is up with a model loaded, else why not."""
         try:
