@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,6 +255,74 @@ def seed_demo(settings: Settings) -> list[str]:
     return lines
 
 
+def run_purge(settings: Settings, *, rasa_token: str | None = None) -> dict[str, int]:
+    """One retention purge (bot/services/retention.py) with its own engine and session; Rasa
+    forgets the purged conversations when it answers."""
+    from datetime import datetime, timezone
+
+    from bot.db import make_engine, make_sessionmaker
+    from bot.services.rasa import RasaClient
+    from bot.services.retention import do_purge
+
+    engine = make_engine(settings.database_url)
+    rasa = RasaClient(settings.rasa_url, max(settings.rasa_timeout, 2.0), rasa_token or settings.rasa_token)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return do_purge(session, datetime.now(timezone.utc), settings, forget=rasa.forget)
+    finally:
+        rasa.close()
+        engine.dispose()
+
+
+def _counts_line(counts: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+
+
+def last_purge_at(settings: Settings) -> float | None:
+    """When the last retention purge ran (its audit entry), as a Unix time; None if never."""
+    from sqlalchemy import func, select
+
+    from bot.db import make_engine, make_sessionmaker
+    from bot.models import AuditEvent
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            at = session.scalar(select(func.max(AuditEvent.at)).where(AuditEvent.action == "retention.purge"))
+    finally:
+        engine.dispose()
+    return at.timestamp() if at is not None else None
+
+
+class DailyPurge(threading.Thread):
+    """The retention purge once a day inside `luotsi run`. The last run is read from the audit
+    trail, so a restart does not purge again before its day is up (nor skip a day); a failure is
+    printed and tried again at the next check."""
+
+    def __init__(self, settings: Settings, *, rasa_token: str | None, every: float = 86400.0,
+                 check_every: float = 3600.0, first_check: float = 60.0) -> None:
+        super().__init__(name="luotsi-purge", daemon=True)
+        self.settings, self.rasa_token = settings, rasa_token
+        self.every, self.check_every, self.first_check = every, check_every, first_check
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        wait = self.first_check
+        while not self.stopping.wait(wait):
+            wait = self.check_every
+            try:
+                last = last_purge_at(self.settings)
+                if last is not None and time.time() - last < self.every:
+                    continue
+                counts = run_purge(self.settings, rasa_token=self.rasa_token)
+                print(f"luotsi: retention purge: {_counts_line(counts)}", flush=True)
+            except Exception as exc:  # the stack keeps running; the next check tries again
+                print(f"luotsi: retention purge failed ({type(exc).__name__}); trying again later", flush=True)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = get_settings()
     demo_lines = seed_demo(settings) if args.demo or settings.demo else []
@@ -270,8 +339,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     print("luotsi: starting the action server, Rasa and the hub (Rasa takes ~30 s to load)…", flush=True)
     stack.start()
+    purge = DailyPurge(settings, rasa_token=stack.rasa_token)
     try:
         stack.wait_ready()
+        purge.start()
         base = settings.base_url
         print(
             "\nLuotsi is running:\n"
@@ -309,6 +380,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             time.sleep(0.5)
     finally:
         print("\nluotsi: stopping…", flush=True)
+        purge.stop()
         stack.stop()
         print("luotsi: stopped.", flush=True)
     return 0
@@ -357,6 +429,14 @@ def cmd_shifts_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    migrate(settings.database_url)
+    counts = run_purge(settings)
+    print(f"luotsi: purged {_counts_line(counts)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="luotsi", description="Luotsi assistant and triage hub")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -379,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
     imp = shifts_cmd.add_parser("import", help="import shifts from CSV: city,queue,channel,starts_at,ends_at")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_shifts_import)
+
+    purge = sub.add_parser("purge", help="delete what is past its retention period (LUOTSI_RETENTION_*_DAYS)")
+    purge.set_defaults(func=cmd_purge)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

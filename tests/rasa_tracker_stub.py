@@ -44,7 +44,7 @@ def rasa_stub() -> Iterator[tuple[str, RasaRecord]]:
         def _body(self) -> object:
             return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             parts = self.path.split("/")
             events = self._body()
             if len(parts) == 5 and parts[1] == "conversations" and parts[3:] == ["tracker", "events"]:
@@ -53,11 +53,11 @@ def rasa_stub() -> Iterator[tuple[str, RasaRecord]]:
             else:
                 self._answer({"error": "not found"}, 404)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._body()
             self._answer([])
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._answer({"model_file": "stub.tar.gz"})
 
         def log_message(self, *args: object) -> None:
