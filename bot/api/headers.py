@@ -39,7 +39,8 @@ class SecurityHeaders:
                 headers = [(k, v) for k, v in message.get("headers", [])]
                 names = {k.lower() for k, _ in headers}
                 content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                headers.append((b"x-content-type-options", b"nosniff"))
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
                 if b"referrer-policy" not in names:
                     headers.append((b"referrer-policy", b"same-origin"))
                 if b"x-frame-options" not in names:
