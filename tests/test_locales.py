@@ -116,3 +116,27 @@ def test_tier2_language_gets_english_unmarked() -> None:
 def test_ui_strings_fill_from_english() -> None:
     assert ui_strings("ar")["send"] != ui_strings("en")["send"]
     assert ui_strings("fa") == ui_strings("en")
+
+
+# EU AI Act art. 50: the first answer in every channel says that a program answers, not a person,
+# and how to reach one. Per language: the word for "automated" and the word for "person".
+AI_DISCLOSURE = {
+    "en": ("automat", "person"), "fi": ("automaatti", "ihmi"), "sv": ("automatisk", "människa"),
+    "ru": ("автоматическ", "человек"), "uk": ("автоматичн", "люд"), "et": ("automaat", "inimene"),
+    "ar": ("آلي", "إنسان"), "so": ("kombiyuutar", "qof"),
+}
+FIRST_ANSWERS = ("sys_ai_disclosure", "sys_telegram_start", "sys_mail_ack", "sys_phone_greeting")
+
+
+@pytest.mark.parametrize("lang", langid.TIER1)
+@pytest.mark.parametrize("key", FIRST_ANSWERS)
+def test_first_answers_say_a_program_answers_and_how_to_reach_a_person(lang: str, key: str) -> None:
+    assert set(AI_DISCLOSURE) == set(langid.TIER1)
+    text = catalogues()[lang].responses[key]["text"].lower()  # the language's own text, no fallback
+    automated, person = AI_DISCLOSURE[lang]
+    assert automated in text and person in text, f"{lang} {key}"
+
+
+@pytest.mark.parametrize("lang", langid.TIER1)
+def test_the_ai_disclosure_is_written_in_its_language(lang: str) -> None:
+    assert langid.detect(render("sys_ai_disclosure", lang).text).language == lang
