@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import ipaddress
 import os
 import secrets
 import signal
@@ -229,6 +230,24 @@ def demo_password(username: str) -> str:
     return f"luotsi-demo-{username.split('.')[0]}"
 
 
+def check_demo_allowed(settings: Settings) -> str | None:
+    """Why demo data must not start here, or None: its accounts have guessable passwords, so only loopback."""
+    host = settings.http_host.strip("[]").rstrip(".").lower()
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        where = f"LUOTSI_HTTP_HOST={settings.http_host} is not a loopback address (127.0.0.0/8, ::1, localhost)"
+    elif (settings.public_url or "").lower().startswith("https://"):
+        where = f"LUOTSI_PUBLIC_URL={settings.public_url} is a public https address"
+    else:
+        return None
+    return (f"refusing to start with demo data: {where}. The demo accounts have guessable passwords. "
+            "In production run `luotsi run` without --demo (and without LUOTSI_DEMO) and create accounts "
+            "with `luotsi user add` (README, \"Production\").")
+
+
 def seed_demo(settings: Settings) -> list[str]:
     """The demo roster and accounts `make run` shows (never for production)."""
     from datetime import datetime, timezone
@@ -325,6 +344,11 @@ class DailyPurge(threading.Thread):
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = get_settings()
+    if args.demo or settings.demo:
+        refusal = check_demo_allowed(settings)
+        if refusal:
+            print(f"luotsi: {refusal}", file=sys.stderr, flush=True)
+            return 2
     demo_lines = seed_demo(settings) if args.demo or settings.demo else []
     print("luotsi: checking the Rasa model…", flush=True)
     model = ensure_model()

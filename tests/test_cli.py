@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from bot.cli import DEMO_ACCOUNTS, seed_demo
+from bot.cli import DEMO_ACCOUNTS, check_demo_allowed, seed_demo
 from bot.config import Settings
 
 
@@ -48,3 +48,33 @@ def test_user_add_and_shift_import(tmp_path: Path) -> None:
     bad = _luotsi(url, "shifts", "import", str(roster))
     assert bad.returncode == 2 and "header" in bad.stderr
     assert _luotsi(url, "shifts", "import", str(tmp_path / "missing.csv")).returncode == 2
+
+
+def _run_demo(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    db = tmp_path / "demo.db"
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--demo"], capture_output=True, text=True, timeout=60,
+                          env={"LUOTSI_DATABASE_URL": f"sqlite:///{db}", "PATH": "/usr/bin:/bin", **env})
+    return done, db
+
+
+def test_demo_data_refuses_a_non_loopback_address(tmp_path: Path) -> None:
+    done, db = _run_demo(tmp_path, LUOTSI_HTTP_HOST="0.0.0.0")
+    assert done.returncode == 2
+    assert "refusing to start with demo data" in done.stderr and "LUOTSI_HTTP_HOST=0.0.0.0" in done.stderr
+    assert done.stdout == "" and not db.exists()  # nothing seeded, nothing started
+
+
+def test_demo_data_refuses_an_https_public_url(tmp_path: Path) -> None:
+    done, db = _run_demo(tmp_path, LUOTSI_PUBLIC_URL="https://luotsi.example.fi")
+    assert done.returncode == 2
+    assert "refusing to start with demo data" in done.stderr and "https://luotsi.example.fi" in done.stderr
+    assert done.stdout == "" and not db.exists()
+
+
+def test_demo_data_is_allowed_only_on_loopback() -> None:
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LOCALHOST"):
+        assert check_demo_allowed(Settings(http_host=host)) is None, host
+        assert check_demo_allowed(Settings(http_host=host, public_url="http://127.0.0.1:8000")) is None, host
+    for host in ("0.0.0.0", "::", "10.0.0.5", "192.168.1.20", "luotsi.example.fi"):
+        assert check_demo_allowed(Settings(http_host=host)), host
+    assert check_demo_allowed(Settings(public_url="HTTPS://luotsi.example.fi"))
