@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.api.deps import current_adviser, get_session
+from bot.errors import check_text_characters
 from bot.models import Adviser, Message, Ticket
 from bot.schemas.tickets import (
     AttachmentPublic,
@@ -135,6 +136,7 @@ def read_attachment(ticket_id: str, attachment_id: int, me: Me, session: Db) -> 
 def create_reply(ticket_id: str, body: ReplyRequest, me: Me, session: Db, request: Request) -> TicketPublic:
     """Answer the customer in their own channel (web chat live, e-mail in the thread, …)."""
     now = _now()
+    check_text_characters(body.text, None)  # NUL, escapes: 422 on every database, never stored
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
     message = svc.do_reply(session, ticket, me, body.text.strip(), now)
     do_translate_reply(session, ticket, message, me, request.app.state.translator, now)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.api.deps import get_session, get_settings, get_throttle
 from bot.config import Settings
+from bot.errors import unusable_characters
 from bot.models import Adviser, AuthToken, Message, Queue, Shift, Ticket
 from bot.models.desk import CHANNELS, CITIES
 from bot.services import shifts
@@ -101,6 +102,7 @@ FLASH = {
     "unknown_queue": "No such queue.",
     "unknown_outcome": "Choose an outcome from the list.",
     "empty": "Write a reply first.",
+    "invalid_characters": "The reply holds characters that cannot be sent (such as NUL).",
     "bad_shift": "The shift could not be added: check the city, queue and times (end after start).",
     "call_recorded": "Call recorded; the callback waits for the next try.",
     "settings_saved": "Working language saved.",
@@ -320,6 +322,8 @@ def create_reply_page(ticket_id: str, request: Request, session: Db,
     def act(ticket: Ticket, me: Adviser, now: datetime) -> str:
         if not text.strip():
             raise svc.TicketError("empty", "Write a reply first.", status=422)
+        if unusable_characters(text):
+            raise svc.TicketError("invalid_characters", "The reply holds characters that cannot be sent.", status=422)
         message = svc.do_reply(session, ticket, me, text.strip(), now)
         do_translate_reply(session, ticket, message, me, request.app.state.translator, now)
         do_deliver_reply(session, request.app.state.deliverers, ticket, message, now)
