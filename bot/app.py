@@ -13,6 +13,7 @@ from bot.api import auth, guidance, health, language, privacy, tickets
 from bot.api.errors import install_error_handlers
 from bot.api.headers import SecurityHeaders
 from bot.api.limits import BodyLimit
+from bot.api.ratelimit import ChatLimits
 from bot.config import Settings, get_settings
 from bot.console import pages as console
 from bot.db import make_engine, make_sessionmaker, migrate
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout, settings.rasa_token,
                                 max_connections=settings.max_turns)
     app.state.turns = TurnGate(settings.max_turns)
+    app.state.chat_limits = ChatLimits(settings.chat_rate_per_conversation, settings.chat_rate_per_address)
     app.state.turn_context = GuidanceContext.from_settings(settings)
     app.state.translator = Translator.from_setting(settings.translator, timeout=settings.translator_timeout,
                                                    api_key=settings.translator_api_key, mask=settings.translator_mask)

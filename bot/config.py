@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     # that the assistant is busy and the message is kept. About what Rasa answers in one time-out
     # on two cores (docs/benchmarks.md): more would only wait for Rasa and time out.
     max_turns: int = 48
+    # Messages a minute to POST /api/chat: per conversation, and per client address (loopback exempt)
+    chat_rate_per_conversation: int = 20
+    chat_rate_per_address: int = 60
     # Guards Rasa's HTTP API (trackers, model); `luotsi run` makes a random one when unset.
     rasa_token: str | None = None
     actions_port: int = 5055

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 
 from bot.api.deps import get_context, get_gate, get_rasa, get_settings
 from bot.config import Settings
+from bot.errors import BadInput
 from bot.locales import catalogues, ui_strings
 from bot.schemas.common import ErrorPublic
 from bot.services.conversations import TurnGate, do_receive_message
@@ -23,7 +24,7 @@ from nlu import langid
 STATIC = Path(__file__).resolve().parent / "static"
 router = APIRouter(tags=["web chat"])
 _ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorPublic} for status in (400, 413, 422)
+    status: {"model": ErrorPublic} for status in (400, 413, 422, 429)
 }
 
 
@@ -43,6 +44,10 @@ async def create_chat_turn(
     holds no thread and no database connection while the assistant thinks.
     """
     message = wire.parse(body, max_chars=settings.max_text_chars)
+    client = request.client.host if request.client else None
+    if not request.app.state.chat_limits.allow(body.conversation_id, client):
+        detected = langid.detect(message.text, [message.locale] if message.locale else [], thorough=False)
+        raise BadInput("too_many_messages", "sys_error_rate_limited", detected.language, status=429)
     turn = await do_receive_message(request.app.state.sessionmaker, rasa, message, now=datetime.now(timezone.utc),
                                     context=context, translator=request.app.state.translator, gate=gate)
     return wire.render(turn, body.conversation_id)
