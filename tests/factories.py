@@ -58,3 +58,16 @@ def staff_the_stack(database_url: str, username: str, *, languages: str = "fi,sv
         if session.scalars(select(Adviser).where(Adviser.username == username)).first() is None:
             adviser(session, username, languages=languages, max_open=50)
     engine.dispose()
+
+
+def disclosures() -> set[str]:
+    """The AI disclosure in every language: the first answer of a conversation ends with it."""
+    from bot.locales import catalogues, render
+
+    return {render("sys_ai_disclosure", language).text for language in catalogues()}
+
+
+def answers(replies: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    """A turn's replies without the AI disclosure (checked on its own where it matters)."""
+    said = disclosures()
+    return [r for r in replies if r.get("text") not in said]

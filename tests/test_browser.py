@@ -64,7 +64,7 @@ def test_keyboard_only_and_buttons(stack, page: Page) -> None:  # type: ignore[n
     expect(button).to_be_visible(timeout=20_000)
     button.focus()
     page.keyboard.press("Enter")
-    expect(page.locator(".luotsi-bot")).to_have_count(2, timeout=20_000)
+    expect(page.locator(".luotsi-bot")).to_have_count(3, timeout=20_000)  # disclosure, greeting, the button's answer
 
 
 def test_customer_text_is_shown_as_text(stack, page: Page) -> None:  # type: ignore[no-untyped-def]
@@ -74,7 +74,7 @@ def test_customer_text_is_shown_as_text(stack, page: Page) -> None:  # type: ign
     box.fill('<img src=x onerror="window.__xss=true"> hei')
     box.press("Enter")
     expect(page.locator(".luotsi-you").last).to_contain_text('<img src=x onerror="window.__xss=true">')
-    expect(page.locator(".luotsi-bot")).to_have_count(1, timeout=20_000)
+    expect(page.locator(".luotsi-bot")).to_have_count(2, timeout=20_000)  # the AI disclosure and the answer
     assert page.evaluate("window.__xss") is False
 
 
@@ -117,7 +117,7 @@ def test_customer_to_adviser_and_back(stack, browser: Browser) -> None:  # type:
         box = customer.get_by_role("textbox")
         box.fill("Hei, tarvitsen apua työnhakuun")
         box.press("Enter")
-        expect(customer.locator(".luotsi-bot")).to_have_count(1, timeout=20_000)
+        expect(customer.locator(".luotsi-bot")).to_have_count(2, timeout=20_000)  # the AI disclosure and the answer
         box.fill("haluan puhua ihmisen kanssa")
         box.press("Enter")
         expect(customer.locator(".luotsi-bot").last).to_contain_text(

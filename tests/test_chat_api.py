@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from bot.app import create_app
 from bot.config import Settings
+from tests.factories import answers
 
 
 def _chat(client: TestClient, **body: object) -> tuple[int, dict]:
@@ -67,7 +68,7 @@ def test_rasa_down_answers_fast_in_customers_language_and_keeps_message(
     assert time.monotonic() - started < 2.0
     assert status == 200
     assert payload["language"] == "fi"
-    assert payload["replies"][0]["text"] == _catalogue_text("fi", "sys_unavailable")
+    assert answers(payload["replies"])[0]["text"] == _catalogue_text("fi", "sys_unavailable")
     engine = create_engine(settings.database_url)
     with engine.connect() as db:
         rows = db.execute(text("SELECT text, status, language FROM message WHERE sender='customer'")).all()
@@ -109,7 +110,7 @@ def test_slow_rasa_answers_within_two_seconds(tmp_path: Path, slow_rasa: str) ->
         elapsed = time.monotonic() - started
     assert status == 200
     assert elapsed < 2.0
-    assert payload["replies"][0]["text"] == _catalogue_text("sv", "sys_unavailable")
+    assert answers(payload["replies"])[0]["text"] == _catalogue_text("sv", "sys_unavailable")
 
 
 def test_conversation_is_kept_by_channel_identity(client: TestClient, settings: Settings) -> None:

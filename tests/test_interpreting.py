@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.config import Settings
-from bot.locales import ui_strings
+from bot.locales import render, ui_strings
 from bot.models import Conversation, Ticket, TicketEvent
 from bot.services import shifts
 from bot.services.tickets import do_handoff
 from tests import factories as f
+from tests.factories import answers
 from tests.libretranslate_api import LibreTranslateApi, running_libretranslate
 
 HOURS = shifts.OpeningHours.parse("mon-fri 08:00-16:00")
@@ -260,7 +261,8 @@ def test_a_tier2_customer_is_understood_and_answered_through_translation(setting
     assert turn["language"] == "fa"
     assert rasa.received[0]["message"].startswith("[en] ")  # the assistant read the English translation
     assert rasa.received[0]["metadata"]["language_hints"] == ["en"]
-    [answer] = turn["replies"]
+    disclosure, answer = turn["replies"]  # the AI disclosure first, translated and marked like every answer
+    assert disclosure["text"].endswith(render("sys_ai_disclosure", "en").text)
     assert answer["text"].startswith("[fa] Register in Työmarkkinatori on your first day.")
     assert ui_strings("fa")["mt_marker"] in answer["text"]
     assert answer["text"].endswith("Register in Työmarkkinatori on your first day.")  # the original
@@ -274,7 +276,7 @@ def test_without_a_translator_a_tier2_customer_gets_english_and_the_offer(settin
             turn = hub.post("/api/chat", json={"conversation_id": "f" * 32,
                                                "text": "سلام، چطور می‌توانم به عنوان جوینده کار ثبت نام کنم؟"}).json()
     assert rasa.received[0]["message"].startswith("سلام")
-    texts = [r["text"] for r in turn["replies"]]
+    texts = [r["text"] for r in answers(turn["replies"])]
     assert "Persian" in texts[0] and texts[1] == "Register in Työmarkkinatori on your first day."
 
 

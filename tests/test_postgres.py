@@ -26,7 +26,7 @@ def test_chat_is_stored_on_postgresql(pg_url: str, dead_rasa_url: str) -> None:
         ).all()
         version = db.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
-    assert [r[0] for r in rows] == ["customer", "bot", "customer", "bot"]
+    assert [r[0] for r in rows] == ["customer", "bot", "bot", "customer", "bot"]  # + the AI disclosure
     assert rows[0][1] == "kept"
     assert rows[0][2].tzinfo is not None
     assert version == _head_revision()  # every migration ran on PostgreSQL

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from bot.locales import render
+from tests.factories import answers
 
 pytestmark = pytest.mark.rasa
 
@@ -20,7 +21,8 @@ def _chat(stack, conversation_id: str, text: str, locale: str | None = None) -> 
         body["locale"] = locale
     r = httpx.post(f"{stack.hub_url}/api/chat", json=body, timeout=30)
     assert r.status_code == 200, r.text
-    return r.json()
+    payload = r.json()
+    return {**payload, "replies": answers(payload["replies"])}  # the AI disclosure: its own test
 
 
 def _new() -> str:
@@ -251,3 +253,15 @@ def test_rasas_tracker_never_holds_personal_data(stack) -> None:  # type: ignore
     for value in planted:
         assert value not in tracker.text
     assert payload["ticket"] is not None  # still understood as asking for a person
+
+
+def test_the_first_answer_says_an_automated_assistant_answers(stack) -> None:  # type: ignore[no-untyped-def]
+    """EU AI Act art. 50: the first answer discloses the assistant, in the customer's language; later
+    answers do not repeat it."""
+    for language, text in (("fi", "mitä on starttiraha"), ("ar", "كيف احصل على مترجم"), ("so", "sidee loo helaa kaalmada mushaharka palkkatuki")):
+        cid = _new()
+        first = httpx.post(f"{stack.hub_url}/api/chat", json={"conversation_id": cid, "text": text}, timeout=30).json()
+        assert first["replies"][0]["text"] == render("sys_ai_disclosure", language).text
+        assert len(first["replies"]) >= 2  # and the answer itself
+        again = httpx.post(f"{stack.hub_url}/api/chat", json={"conversation_id": cid, "text": text}, timeout=30).json()
+        assert render("sys_ai_disclosure", language).text not in [r["text"] for r in again["replies"]]

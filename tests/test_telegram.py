@@ -114,13 +114,14 @@ def test_a_language_button_answers_the_press_and_switches_the_language(tg: Runni
     update = fixture("callback_language")
     chat = update["callback_query"]["message"]["chat"]["id"]
     tg.api.push(update)
-    sent = tg.api.wait_sent(chat, 1)
+    sent = tg.api.wait_sent(chat, 2)  # the AI disclosure, then the answer
     answered = tg.api.sent(method="answerCallbackQuery")
     assert answered and answered[0]["callback_query_id"] == update["callback_query"]["id"]
     edits = tg.api.sent(chat, method="editMessageReplyMarkup")
     assert edits and edits[0]["message_id"] == update["callback_query"]["message"]["message_id"]
-    # the assistant is down: the customer is told so, in the language they chose
-    assert sent[0]["text"] == escaped("sys_unavailable", "ar")
+    # the assistant is down: the customer is told so, in the language they chose, after the disclosure
+    assert sent[0]["text"] == escaped("sys_ai_disclosure", "ar")
+    assert sent[1]["text"] == escaped("sys_unavailable", "ar")
     with tg.db() as db:
         language = db.scalars(select(Conversation.language).where(Conversation.external_id == str(chat))).one()
     assert language == "ar"
@@ -130,7 +131,7 @@ def test_the_same_update_delivered_twice_is_processed_once(api: BotApi, tg_setti
     update = message_update(8100, "hei, tarvitsen apua", language_code="fi")
     running = start_worker(api, tg_settings)
     api.push(update, json.loads(json.dumps(update)))  # a duplicate in the same batch
-    api.wait_sent(8100, 1)
+    api.wait_sent(8100, 2)
     api.wait_for(lambda: running.processed(update["update_id"]), what="processing")
     running.stop()
     # Telegram delivers it again after a restart (as if our acknowledgement had been lost)
@@ -138,7 +139,7 @@ def test_the_same_update_delivered_twice_is_processed_once(api: BotApi, tg_setti
     running = start_worker(api, tg_settings)
     api.wait_for(lambda: api.acknowledged > update["update_id"], what="the redelivery confirmed")
     running.stop()
-    assert len(api.sent(8100)) == 1
+    assert len(api.sent(8100)) == 2  # the AI disclosure and the answer, once
     with running.db() as db:
         texts = db.scalars(select(Message.text).join(Conversation).where(
             Conversation.external_id == "8100", Message.sender == "customer")).all()
@@ -197,8 +198,9 @@ def test_an_edited_message_is_read_again(tg: Running) -> None:
     update = fixture("edited_message")
     chat = update["edited_message"]["chat"]["id"]
     tg.api.push(update)
-    sent = tg.api.wait_sent(chat, 1)
-    assert sent[0]["text"] == escaped("sys_unavailable", "uk")
+    sent = tg.api.wait_sent(chat, 2)  # the AI disclosure, then the answer
+    assert sent[0]["text"] == escaped("sys_ai_disclosure", "uk")
+    assert sent[1]["text"] == escaped("sys_unavailable", "uk")
     with tg.db() as db:
         stored = db.scalars(select(Message).join(Conversation).where(
             Conversation.external_id == str(chat), Message.sender == "customer")).one()
@@ -409,8 +411,9 @@ def test_webhook_mode_registers_the_secret_and_answers_what_the_hub_received(
             update = callback_update(8600, "lang:so", language_code="so")
             response = client.post("/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
             assert response.status_code == 200
-        sent = api.wait_sent(8600, 1)
-        assert sent[0]["text"] == escaped("sys_unavailable", "so")
+        sent = api.wait_sent(8600, 2)  # the AI disclosure, then the answer
+        assert sent[0]["text"] == escaped("sys_ai_disclosure", "so")
+        assert sent[1]["text"] == escaped("sys_unavailable", "so")
     finally:
         running.stop()
 
@@ -425,8 +428,9 @@ def test_a_message_of_numerals_only_is_answered(tg: Running) -> None:
     """Language identification crashed on '½ ¹ ²': the update failed three times and was set aside."""
     update = message_update(8800, "½ ¹ ²", language_code="fi")
     tg.api.push(update)
-    sent = tg.api.wait_sent(8800, 1)
-    assert sent[0]["text"] == escaped("sys_unavailable", "fi")
+    sent = tg.api.wait_sent(8800, 2)  # the AI disclosure, then the answer
+    assert sent[0]["text"] == escaped("sys_ai_disclosure", "fi")
+    assert sent[1]["text"] == escaped("sys_unavailable", "fi")
     tg.api.wait_for(lambda: tg.processed(update["update_id"]), what="processing")
     assert _customer_texts(tg, 8800) == ["½ ¹ ²"]
 
@@ -436,8 +440,9 @@ def test_a_lone_surrogate_or_nul_in_an_update_is_kept_as_a_replacement_character
     message failed on every attempt and its sender never had an answer."""
     update = message_update(8801, "hei \udc00 apua\x00", language_code="fi")
     tg.api.push(update)
-    sent = tg.api.wait_sent(8801, 1)
-    assert sent[0]["text"] == escaped("sys_unavailable", "fi")
+    sent = tg.api.wait_sent(8801, 2)  # the AI disclosure, then the answer
+    assert sent[0]["text"] == escaped("sys_ai_disclosure", "fi")
+    assert sent[1]["text"] == escaped("sys_unavailable", "fi")
     tg.api.wait_for(lambda: tg.processed(update["update_id"]), what="processing")
     assert _customer_texts(tg, 8801) == ["hei \ufffd apua\ufffd"]
 

@@ -87,11 +87,11 @@ def test_the_self_assessment_works_with_telegram_buttons(stack, bot_api) -> None
 
     chat, cat = 9300, guidance("so")
     bot_api.push(message_update(chat, "heerkayga af finishka", language_code="so"))
-    sent = bot_api.wait_sent(chat, 2)
+    sent = bot_api.wait_sent(chat, 3)  # the AI disclosure, the introduction, the first question
     question = sent[-1]
     assert html.unescape(question["text"]).endswith(cat["texts"]["assess_question"].rsplit("\n", 1)[-1])
     callbacks = [b["callback_data"] for row in question["reply_markup"]["inline_keyboard"] for b in row]
     assert callbacks == ["yes", "no", "stop"]
     bot_api.push(callback_update(chat, "yes", language_code="so"))  # the customer presses "yes"
-    following = bot_api.wait_sent(chat, 3)[-1]
+    following = bot_api.wait_sent(chat, 4)[-1]
     assert cat["statements"]["listening"]["C1"] in html.unescape(following["text"])  # B1 yes → C1 next

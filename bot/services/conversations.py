@@ -167,6 +167,7 @@ class Prepared:
     previous: str | None
     hints: tuple[str, ...]
     for_adviser: bool = False
+    first: bool = False  # the conversation began with this message: its first answer discloses the AI
     guidance: dict[str, bool] | None = None  # {"finishes": …} while a guided conversation runs
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -202,7 +203,7 @@ def begin_turn(session: Session, message: InboundMessage, *, now: datetime,
     conversation, inbound, previous, hints = _receive(session, message, now)
     language = conversation.language or "en"
     prepared = Prepared(conversation_id=conversation.id, inbound_id=inbound.id, text=message.text,
-                        language=language, previous=previous, hints=hints)
+                        language=language, previous=previous, hints=hints, first=conversation.created_at == now)
     if conversation.handler == "human":
         # An adviser owns the conversation: the assistant stays silent; the message is theirs.
         inbound.status = "for_adviser"
@@ -225,6 +226,8 @@ def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply
         return Turn(conversation_id=conversation.id, language=language, replies=())
     inbound.status = "kept"
     replies = [render("sys_busy", language)]
+    if conversation.created_at == now:
+        replies.insert(0, disclosure(language))
     _store_replies(session, conversation, replies, language, now, reply_status)
     session.commit()
     log.info("chat.busy conversation=%s", conversation.id)
@@ -313,6 +316,8 @@ def finish_turn(session: Session, prepared: Prepared, answers: list[Answer] | No
             text = _say(answer, prepared.language) if isinstance(answer, Command) else answer
             if text is not None and (text.text or text.buttons):
                 replies.append(text)
+    if prepared.first:  # first, so that the answer (and its buttons) stays the last word
+        replies.insert(0, disclosure(prepared.language))
     if store:
         _store_replies(session, prepared.conversation_id, replies, prepared.language, now, reply_status)
     session.commit()
@@ -320,6 +325,12 @@ def finish_turn(session: Session, prepared: Prepared, answers: list[Answer] | No
         conversation = session.get(Conversation, prepared.conversation_id)
         ticket = _handed_off_now(session, conversation, now) if conversation is not None else None
     return replies, ticket
+
+
+def disclosure(language: str) -> OutboundMessage:
+    """The first answer of every conversation says that an automated assistant answers and how to
+    reach a person (EU AI Act art. 50), in the customer's language."""
+    return render("sys_ai_disclosure", language)
 
 
 def _say(command: Command, language: str) -> OutboundMessage | None:
