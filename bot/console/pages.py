@@ -66,7 +66,10 @@ class CsrfFailed(Exception):
 
 def install(app: FastAPI) -> None:
     """Mount the console and its two error handlers on the app (called by the composition root)."""
+    from bot.console import privacy  # its routes use this module's helpers: imported once both exist
+
     app.include_router(router)
+    app.include_router(privacy.router)
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
