@@ -102,6 +102,7 @@ class Stack:
             LUOTSI_TRANSLATOR_TIMEOUT=str(self.settings.translator_timeout),
             LUOTSI_TRANSLATOR_MASK=self.settings.translator_mask,
             LUOTSI_PHONE_NUMBERS=self.settings.phone_numbers,
+            **({"LUOTSI_PHONE_AUTH_TOKEN": self.settings.phone_auth_token} if self.settings.phone_auth_token else {}),
             LUOTSI_PHONE_VOICES=self.settings.phone_voices,
             LUOTSI_PHONE_RECORDINGS=self.settings.phone_recordings,
             # Rasa logs message texts at debug level; customers type identity codes and health

@@ -168,6 +168,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, relay: tuple[str, MailCaptur
         telegram_token=bot_api.token,
         telegram_api_url=bot_api.url,
         telegram_poll_timeout=1,
+        phone_auth_token="stack-phone-auth-token",  # the telephony provider's key: webhooks are signed
     )
     running = Stack(settings=settings, model=_model(), log_dir=tmp / "logs")
     running.start()
