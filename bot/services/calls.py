@@ -95,6 +95,9 @@ class Goodbye:
 CallReply = Ask | AskLanguage | Connect | Goodbye
 
 
+GREETED_IN = ("fi", "sv", "en")  # the languages the greeting is spoken in before the language menu
+
+
 def _ask(call: PhoneCall, step: str, key: str, *before: Prompt) -> Ask:
     return Ask(call.language, step, Prompt(key), before)
 
@@ -193,6 +196,10 @@ def _language(session: Session, call: PhoneCall, digits: str | None, dial_status
     if digits and digits.isdigit() and 1 <= int(digits) <= len(LANGUAGES):
         do_set_call_language(session, call, LANGUAGES[int(digits) - 1])
         call.step, call.tries = "role", 0
+        if call.language not in GREETED_IN:
+            # the greeting, with its "an automated service, not a person" (EU AI Act art. 50), was
+            # spoken in Finnish, Swedish and English only: now in the caller's own language too
+            return _ask(call, "role", "sys_phone_role_menu", Prompt("sys_phone_greeting"))
         return _ask(call, "role", "sys_phone_role_menu")
     call.tries += 1  # silence, 9 or a wrong key: the menu again, the third time goodbye
     if call.tries >= MAX_TRIES:

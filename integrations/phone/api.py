@@ -61,7 +61,7 @@ def _forbidden() -> Response:
 def _language_menu(voices: Voices, greeting: bool) -> TwiML:
     doc = TwiML()
     if greeting:
-        for lang in ("fi", "sv", "en"):  # the three service languages of the PKS cities
+        for lang in calls.GREETED_IN:  # the three service languages of the PKS cities; the others after the menu
             doc.prompt(voices, lang, "sys_phone_greeting", render("sys_phone_greeting", lang).text,
                        render("sys_phone_greeting", "en").text)
     gather = doc.gather("/api/phone/menu/language", num_digits=1, timeout=6)

@@ -63,7 +63,8 @@ def test_unknown_calls_and_steps_are_domain_errors(db: Session) -> None:
 def test_the_chosen_language_is_the_conversations(db: Session) -> None:
     call = calls.do_start_call(db, call_sid="CA1", caller=CALLER, now=NOW)
     reply = step(db, "language", "5")
-    assert reply == calls.Ask("uk", "role", calls.Prompt("sys_phone_role_menu"))
+    assert reply == calls.Ask("uk", "role", calls.Prompt("sys_phone_role_menu"),
+                                (calls.Prompt("sys_phone_greeting"),))  # the AI disclosure in Ukrainian too
     conversation = db.get(Conversation, call.conversation_id)
     assert conversation is not None and conversation.language == "uk"
 
