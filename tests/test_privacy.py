@@ -311,6 +311,8 @@ def test_only_admins_and_exactly_one_valid_key(client: TestClient) -> None:
         ({"email": "not an address"}, "invalid_field", "email"),
         ({"phone": "12"}, "invalid_field", "phone"),
         ({"telegram_user_id": "abc"}, "invalid_field", "telegram_user_id"),
+        ({"telegram_user_id": -(2**64)}, "invalid_field", "telegram_user_id"),  # was a 500 (OverflowError)
+        ({"telegram_user_id": str(2**63)}, "invalid_field", "telegram_user_id"),
         ({"conversation_id": "x" * 300}, "invalid_field", "conversation_id"),
         ({"name": "Maija"}, "invalid_field", "name"),
     ]

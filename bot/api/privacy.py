@@ -47,7 +47,8 @@ class PersonKeyRequest(BaseModel):
     conversation_id: str | None = Field(default=None, max_length=255)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
-    telegram_user_id: int | None = Field(default=None, strict=False)
+    # what the database's BIGINT holds: a larger number was a 500 (OverflowError) at the query
+    telegram_user_id: int | None = Field(default=None, strict=False, ge=-(2**63 - 1), le=2**63 - 1)
 
 
 def _key(body: PersonKeyRequest) -> svc.PersonKey | JSONResponse:
