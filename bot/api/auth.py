@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from bot.api.deps import bearer_token, current_adviser, get_session, get_settings, get_throttle
 from bot.config import Settings
 from bot.models import Adviser
+from bot.schemas.common import ErrorPublic
 from bot.schemas.tickets import TokenPublic
 from bot.services.auth import (
     AuthError,
@@ -22,7 +23,10 @@ from bot.services.auth import (
 router = APIRouter(prefix="/api/auth", tags=["advisers"])
 
 
-@router.post("/token", response_model=TokenPublic, responses={401: {}, 429: {}})
+@router.post("/token", response_model=TokenPublic, responses={
+    401: {"model": ErrorPublic, "description": "wrong username or password"},
+    429: {"model": ErrorPublic, "description": "too many failed sign-ins; `Retry-After` says when to try again"},
+})
 def create_token(
     request: Request,
     username: Annotated[str, Form(max_length=64)],
@@ -49,7 +53,7 @@ def create_token(
     return TokenPublic(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
-@router.post("/logout", status_code=204, response_class=Response, responses={401: {}})
+@router.post("/logout", status_code=204, response_class=Response)
 def create_logout(
     _me: Annotated[Adviser, Depends(current_adviser)],
     token: Annotated[str, Depends(bearer_token)],

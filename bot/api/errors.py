@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.errors import BadInput, NotFound
 from bot.locales import render
+from bot.schemas.common import ErrorPublic
 from bot.services.tickets import TicketError
 from nlu import langid
 
@@ -37,6 +40,8 @@ async def _locale_of(request: Request) -> str | None:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    document_errors(app)
+
     @app.exception_handler(BadInput)
     async def _bad_input(request: Request, exc: BadInput) -> JSONResponse:
         return error_response(exc.status, exc.code, render(exc.key, exc.language).text)
@@ -98,3 +103,57 @@ def unstorable_text(exc: BaseException) -> str | None:
     if type(cause).__name__ == "DataError" and "NUL (0x00)" in str(cause):
         return "control_characters"
     return None
+
+
+# What the shared layers answer, whatever the route: the handlers above and bot.api.limits.BodyLimit.
+COMMON_ERRORS = {
+    400: "the body is not valid JSON",
+    401: "no valid bearer token (missing, unknown, expired or revoked)",
+    413: "the request body is too large",
+    422: "a parameter or the body is not valid (the message names it)",
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI state, beside what each route declares, the errors that every route can get
+    from the shared layers, as `ErrorPublic`: 413 for a request with a body, 400 for a JSON body that
+    does not parse, 422 for input that does not validate, 401 where a bearer token is required (the
+    operation takes the `authorization` header of `bot.api.deps.bearer_token`). A client generated from
+    the OpenAPI then knows every status it may get; tests/test_openapi_fuzz.py checks that the app
+    answers no other. Lazy: the routes are read when the OpenAPI is first asked for."""
+    original: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            add_common_errors(original())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def add_common_errors(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    error_schema = ErrorPublic.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in error_schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    components.setdefault("ErrorPublic", error_schema)
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            for status in _common_statuses(method.upper(), operation):
+                operation.setdefault("responses", {}).setdefault(
+                    str(status), {"description": COMMON_ERRORS[status], "content": content})
+
+
+def _common_statuses(method: str, operation: dict[str, Any]) -> list[int]:
+    parameters = operation.get("parameters", [])
+    statuses = []
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+        statuses.append(400)
+    if any(p.get("in") == "header" and p.get("name", "").lower() == "authorization" for p in parameters):
+        statuses.append(401)
+    if method in ("POST", "PUT", "PATCH", "DELETE"):
+        statuses.append(413)
+    if method in ("POST", "PUT", "PATCH") or parameters or "requestBody" in operation:
+        statuses.append(422)
+    return statuses

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.api.deps import current_adviser, get_session
 from bot.errors import check_text_characters
 from bot.models import Adviser, Message, Ticket
+from bot.schemas.common import ErrorPublic
 from bot.schemas.tickets import (
     AttachmentPublic,
     CallRequest,
@@ -33,6 +34,17 @@ from bot.services.shifts import OpeningHours
 
 router = APIRouter(prefix="/api", tags=["advisers"])
 Me = Annotated[Adviser, Depends(current_adviser)]
+# What bot.services.tickets answers (TicketError); 401, 413 and 422 every route gets: bot.api.errors.
+_ERRORS = {
+    403: "a colleague holds the ticket, or the queue is not on the adviser's shift",
+    404: "no such ticket or file, or not one the adviser may see",
+    409: "the ticket is closed or not claimed, or the adviser holds as many tickets as they may",
+    422: "an unknown queue or outcome",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorPublic, "description": _ERRORS[status]} for status in statuses}
 Db = Annotated[Session, Depends(get_session)]
 
 
@@ -99,7 +111,7 @@ def read_tickets(
     return TicketList(tickets=[to_public(session, t, transcript=False, masked=True) for t in rows])
 
 
-@router.post("/tickets/claim", response_model=TicketPublic | None)
+@router.post("/tickets/claim", response_model=TicketPublic | None, responses=errors(403, 409))
 def create_claim(me: Me, session: Db, request: Request,
                  queue: Annotated[str | None, Query(max_length=40)] = None) -> TicketPublic | None:
     """Claim the next ticket (oldest first within priority); `null` when the queues are empty."""
@@ -111,7 +123,7 @@ def create_claim(me: Me, session: Db, request: Request,
     return to_public(session, ticket, transcript=True)
 
 
-@router.get("/tickets/{ticket_id}", response_model=TicketPublic)
+@router.get("/tickets/{ticket_id}", response_model=TicketPublic, responses=errors(404))
 def read_ticket(ticket_id: str, me: Me, session: Db, request: Request) -> TicketPublic:
     """The ticket with its transcript; the customer's messages also in the adviser's working language."""
     now = _now()
@@ -122,7 +134,7 @@ def read_ticket(ticket_id: str, me: Me, session: Db, request: Request) -> Ticket
     return to_public(session, ticket, transcript=True, until=until)
 
 
-@router.get("/tickets/{ticket_id}/attachments/{attachment_id}", response_class=Response)
+@router.get("/tickets/{ticket_id}/attachments/{attachment_id}", response_class=Response, responses=errors(404))
 def read_attachment(ticket_id: str, attachment_id: int, me: Me, session: Db) -> Response:
     """A file the customer sent with this ticket's conversation (a Telegram photo or document)."""
     now = _now()
@@ -132,7 +144,7 @@ def read_attachment(ticket_id: str, attachment_id: int, me: Me, session: Db) -> 
     return Response(attachment.data, media_type=attachment.content_type, headers=download_headers(attachment))
 
 
-@router.post("/tickets/{ticket_id}/reply", response_model=TicketPublic)
+@router.post("/tickets/{ticket_id}/reply", response_model=TicketPublic, responses=errors(403, 404, 409))
 def create_reply(ticket_id: str, body: ReplyRequest, me: Me, session: Db, request: Request) -> TicketPublic:
     """Answer the customer in their own channel (web chat live, e-mail in the thread, …)."""
     now = _now()
@@ -144,14 +156,14 @@ def create_reply(ticket_id: str, body: ReplyRequest, me: Me, session: Db, reques
     return to_public(session, ticket, transcript=True)
 
 
-@router.post("/tickets/{ticket_id}/transfer", response_model=TicketPublic)
+@router.post("/tickets/{ticket_id}/transfer", response_model=TicketPublic, responses=errors(403, 404, 409, 422))
 def create_transfer(ticket_id: str, body: TransferRequest, me: Me, session: Db) -> TicketPublic:
     now = _now()
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
     return to_public(session, svc.do_transfer(session, ticket, me, body.queue, now), transcript=False)
 
 
-@router.post("/tickets/{ticket_id}/close", response_model=TicketPublic)
+@router.post("/tickets/{ticket_id}/close", response_model=TicketPublic, responses=errors(403, 404, 409, 422))
 def create_close(ticket_id: str, body: CloseRequest, me: Me, session: Db, request: Request) -> TicketPublic:
     now = _now()
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
@@ -161,7 +173,7 @@ def create_close(ticket_id: str, body: CloseRequest, me: Me, session: Db, reques
     return to_public(session, ticket, transcript=False)
 
 
-@router.post("/tickets/{ticket_id}/call", response_model=TicketPublic)
+@router.post("/tickets/{ticket_id}/call", response_model=TicketPublic, responses=errors(403, 404, 409, 422))
 def create_call(ticket_id: str, body: CallRequest, me: Me, session: Db, request: Request) -> TicketPublic:
     """A callback was tried: `reached` closes it; `no_answer`/`busy` count towards three failed calls,
     after which it closes with a note and the customer gets a message in their channel."""

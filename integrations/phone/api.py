@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -22,6 +22,7 @@ from bot.api.deps import get_now, get_settings
 from bot.api.errors import error_response
 from bot.config import Settings
 from bot.locales import render
+from bot.schemas.common import ErrorPublic
 from bot.services import calls
 from bot.services.conversations import in_db
 from integrations.phone.signature import check_signature
@@ -32,6 +33,11 @@ from nlu import langid
 router = APIRouter(prefix="/api/phone", tags=["phone"])
 Now = Annotated[datetime, Depends(get_now)]
 Config = Annotated[Settings, Depends(get_settings)]
+
+
+_SIGNED: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorPublic, "description": "missing or wrong request signature"},
+}
 
 
 class Forbidden(Exception):
@@ -107,7 +113,8 @@ def render_reply(settings: Settings, reply: calls.CallReply) -> TwiML:
     return doc
 
 
-@router.post("/voice", response_class=Response)
+@router.post("/voice", response_class=Response,
+             responses={**_SIGNED, 400: {"model": ErrorPublic, "description": "no CallSid"}})
 async def create_call(request: Request, settings: Config, now: Now) -> Response:
     """The incoming-call webhook."""
     try:
@@ -122,7 +129,8 @@ async def create_call(request: Request, settings: Config, now: Now) -> Response:
     return _xml(render_reply(settings, calls.AskLanguage(greeting=True)))
 
 
-@router.post("/menu/{step}", response_class=Response)
+@router.post("/menu/{step}", response_class=Response,
+             responses={**_SIGNED, 404: {"model": ErrorPublic, "description": "no such call or step"}})
 async def create_menu_step(step: str, request: Request, settings: Config, now: Now) -> Response:
     try:
         params = await _params(request, settings)
@@ -135,7 +143,7 @@ async def create_menu_step(step: str, request: Request, settings: Config, now: N
     return _xml(render_reply(settings, reply))
 
 
-@router.post("/status", response_class=Response)
+@router.post("/status", status_code=204, response_class=Response, responses=_SIGNED)
 async def create_status(request: Request, settings: Config, now: Now) -> Response:
     """The call ended: a caller who hung up in the menu may get a callback (see the service)."""
     try:
