@@ -346,3 +346,15 @@ def test_logout_revokes_the_bearer_token(app_client: TestClient, db: Session) ->
     assert app_client.post("/api/auth/logout", headers=auth).status_code == 401
     assert app_client.post("/api/auth/logout").status_code == 401
     assert app_client.get("/api/tickets", headers=other).status_code == 200  # only that token
+
+
+def test_an_attachment_id_beyond_the_database_integer_is_refused(app_client: TestClient, db: Session) -> None:
+    """A path id the INTEGER column cannot hold is a 422, not a 500 (OverflowError on SQLite,
+    NumericValueOutOfRange on PostgreSQL)."""
+    f.adviser(db, "boss", role="supervisor")
+    ticket = handoff(app_client, f.conversation(db, "big-id").id)["ticket"]["id"]
+    boss = token(app_client, "boss")
+    for attachment_id in (2**70, -(2**70), 2**31, 0):
+        r = app_client.get(f"/api/tickets/{ticket}/attachments/{attachment_id}", headers=boss)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_field", (attachment_id, r.text)
+    assert app_client.get(f"/api/tickets/{ticket}/attachments/{2**31 - 1}", headers=boss).status_code == 404

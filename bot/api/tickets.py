@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from bot.services.interpreting import do_translate_for_adviser, do_translate_rep
 from bot.services.shifts import OpeningHours
 
 router = APIRouter(prefix="/api", tags=["advisers"])
+MAX_ID = 2**31 - 1  # the ids are INTEGER: a larger one was a 500 at the query (SQLite and PostgreSQL)
 Me = Annotated[Adviser, Depends(current_adviser)]
 # What bot.services.tickets answers (TicketError); 401, 413 and 422 every route gets: bot.api.errors.
 _ERRORS = {
@@ -135,7 +136,8 @@ def read_ticket(ticket_id: str, me: Me, session: Db, request: Request) -> Ticket
 
 
 @router.get("/tickets/{ticket_id}/attachments/{attachment_id}", response_class=Response, responses=errors(404))
-def read_attachment(ticket_id: str, attachment_id: int, me: Me, session: Db) -> Response:
+def read_attachment(ticket_id: str, attachment_id: Annotated[int, Path(ge=1, le=MAX_ID)], me: Me,
+                    session: Db) -> Response:
     """A file the customer sent with this ticket's conversation (a Telegram photo or document)."""
     now = _now()
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now)
