@@ -75,6 +75,20 @@ def _key(kind: str, value: str) -> svc.PersonKey:
     return svc.check_person_key({kind: value})
 
 
+def _checked(request: Request, session: Session, kind: str, value: str,
+             csrf: str) -> tuple[Adviser, AuthToken, svc.PersonKey] | Response:
+    """The signed-in admin (after the CSRF check) and the person's key; or the page to answer with."""
+    admin = _admin(request, session)
+    if isinstance(admin, Response):
+        return admin
+    me, row = admin
+    check_csrf(row, csrf)
+    try:
+        return me, row, _key(kind, value)
+    except svc.PrivacyError as exc:
+        return _form(request, me, row, kind=kind, value=value, error=str(exc))
+
+
 def _form(request: Request, me: Adviser, row: AuthToken, *, kind: str = "email", value: str = "",
           error: str | None = None) -> Response:
     response = _page(request, "privacy.html", me, row, kinds=KIND_LABELS, kind=kind, value=value, error=error)
@@ -96,17 +110,12 @@ def read_privacy_page(request: Request, session: Db) -> Response:
 def create_export_page(request: Request, session: Db, kind: KindField = "", value: ValueField = "",
                        csrf: CsrfField = "") -> Response:
     """What was found, counted, with ticket ids; the lookup is an export and audited as one."""
-    admin = _admin(request, session)
-    if isinstance(admin, Response):
-        return admin
-    me, row = admin
-    check_csrf(row, csrf)
-    try:
-        key = _key(kind, value)
-    except svc.PrivacyError as exc:
-        return _form(request, me, row, kind=kind, value=value, error=str(exc))
+    checked = _checked(request, session, kind, value, csrf)
+    if isinstance(checked, Response):
+        return checked
+    me, row, key = checked
     data = svc.do_export_person(session, key, actor=me, now=_now())
-    counts = svc._export_counts(data)
+    counts = svc.export_counts(data)
     return _page(request, "privacy_found.html", me, row, key=key, kind_label=KIND_LABELS[key.kind],
                  counts=[(COUNT_LABELS[name], n) for name, n in counts.items()], found=any(counts.values()),
                  tickets=data["tickets"], confirm_error=None)
@@ -116,15 +125,10 @@ def create_export_page(request: Request, session: Db, kind: KindField = "", valu
 def create_export_download(request: Request, session: Db, kind: KindField = "", value: ValueField = "",
                            csrf: CsrfField = "") -> Response:
     """The export as a JSON file (machine-readable: art. 20); the file name holds no personal data."""
-    admin = _admin(request, session)
-    if isinstance(admin, Response):
-        return admin
-    me, row = admin
-    check_csrf(row, csrf)
-    try:
-        key = _key(kind, value)
-    except svc.PrivacyError as exc:
-        return _form(request, me, row, kind=kind, value=value, error=str(exc))
+    checked = _checked(request, session, kind, value, csrf)
+    if isinstance(checked, Response):
+        return checked
+    me, _row, key = checked
     now = _now()
     data = svc.do_export_person(session, key, actor=me, now=now)
     name = f"luotsi-export-{key.kind}-{now.strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -137,15 +141,10 @@ def create_erasure_page(request: Request, session: Db, kind: KindField = "", val
                         confirm: ValueField = "", csrf: CsrfField = "") -> Response:
     """Erase once the admin has typed the key again (the same key after normalising); otherwise the
     confirmation step is shown again and nothing is erased."""
-    admin = _admin(request, session)
-    if isinstance(admin, Response):
-        return admin
-    me, row = admin
-    check_csrf(row, csrf)
-    try:
-        key = _key(kind, value)
-    except svc.PrivacyError as exc:
-        return _form(request, me, row, kind=kind, value=value, error=str(exc))
+    checked = _checked(request, session, kind, value, csrf)
+    if isinstance(checked, Response):
+        return checked
+    me, row, key = checked
     if not _confirmed(key, confirm):
         problem = "does not match the key" if confirm.strip() else "is empty"
         response = _page(request, "privacy_found.html", me, row, key=key, kind_label=KIND_LABELS[key.kind],

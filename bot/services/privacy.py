@@ -291,7 +291,7 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
     }
 
 
-def _export_counts(data: dict[str, Any]) -> dict[str, Any]:
+def export_counts(data: dict[str, Any]) -> dict[str, Any]:
     return {"conversations": len(data["conversations"]),
             "messages": sum(len(c["messages"]) for c in data["conversations"]),
             "tickets": len(data["tickets"]), "mail": len(data["mail"]), "attachments": len(data["attachments"]),
@@ -311,7 +311,7 @@ def do_audit(session: Session, *, action: str, actor: Adviser | None, key_kind: 
 def do_export_person(session: Session, key: PersonKey, *, actor: Adviser | None, now: datetime) -> dict[str, Any]:
     """The person's data as JSON; the export itself is audited (who, when, which kind of key, counts)."""
     data = export_person(session, access_person_by_key(session, key), now=now)
-    do_audit(session, action="privacy.export", actor=actor, key_kind=key.kind, counts=_export_counts(data), now=now)
+    do_audit(session, action="privacy.export", actor=actor, key_kind=key.kind, counts=export_counts(data), now=now)
     session.commit()
     log.info("privacy.export key_kind=%s conversations=%d", key.kind, len(data["conversations"]))
     return data
