@@ -98,16 +98,43 @@ _EXPLICIT: dict[str, tuple[str, ...]] = {
 _EXPLICIT_RE = {lang: re.compile("|".join(pats), re.IGNORECASE) for lang, pats in _EXPLICIT.items()}
 
 
-def explicit_request(text: str) -> str | None:
-    """The language a short message explicitly asks for ("in English please"), else None.
+# What may stand beside a language's name in a request to switch ("can we speak English please",
+# "voisitko vastata suomeksi", "можно по-русски?"): request verbs, pronouns and politeness, in every
+# tier-1 language. Anything else makes the name part of a sentence about the language ("I want to
+# learn Finnish", "по-фински понимаю мало"), which is content, not a request.
+_REQUEST_WORDS = frozenset("""
+please pls plz can could would will you we us me i let's lets speak talk answer reply write switch change
+to continue now only do in language the a use
+kiitos kiitti voitko voisitko voisitteko voimmeko voiko saanko puhu puhua puhutaan puhukaa vastaa
+vastaatko vastata vastatkaa kirjoita kirjoittaa kirjoitatko jatketaan vaihda vaihdetaan mieluummin
+minulle mulle kanssa ole hyvä
+tack snälla kan du vi prata pratar svara skriv skriva fortsätt byt gärna mig hellre
+пожалуйста пжл можно давайте говорите говорить ответьте отвечайте ответь напишите пишите напиши
+перейдём перейдем продолжим мне со мной на по будь ласка ласка можна говоріть говорити відповідайте
+відповідай напишіть пишіть перейдімо продовжимо мені зі мною
+palun kas saame saab räägi räägime rääkida vasta vastake kirjuta kirjutage jätkame mulle minuga
+من فضلك لو سمحت ممكن تكلم تكلمني تحدث اكتب رد ردوا أجب اجب معي لي
+fadlan fadlam ma ii iila ila hadal ku la hadla jawaab iigu qor sii wad
+""".split())
 
-    Only short messages count: a long message that merely mentions Finnish ("I study Finnish
-    at Omnia") is content, not a request to switch.
+
+def explicit_request(text: str) -> str | None:
+    """The language a message explicitly asks for ("in English please", "suomeksi kiitos", "можно
+    по-русски?"), else None.
+
+    Only a request counts: the language's name with nothing beside it but request words and
+    politeness. A message that merely names a language ("Jag vill lära mig finska", "I study
+    Finnish at Omnia") is content, and its own language decides.
     """
     if len(text) > 80:
         return None
     found = [lang for lang, rx in _EXPLICIT_RE.items() if rx.search(text)]
-    return found[0] if len(found) == 1 else None
+    if len(found) != 1:
+        return None
+    rest = _EXPLICIT_RE[found[0]].sub(" ", text)
+    if all(word in _REQUEST_WORDS for word in _words(rest)):
+        return found[0]
+    return None
 
 
 # --- layer 3: scripts -----------------------------------------------------------------------

@@ -143,3 +143,37 @@ def test_detect_never_raises_and_is_fast_on_random_text() -> None:
         assert found.language == langid.UNDETERMINED or len(found.language) >= 2
         assert 0.0 <= found.confidence <= 1.0
     assert slowest < 1.0, f"slowest message took {slowest:.3f} s"
+
+
+@pytest.mark.parametrize(("text", "hints", "expected"), [
+    # a language named as a subject never switches: the sentence's own language decides (issue 14)
+    ("Jag vill lära mig finska, var börjar jag?", ["sv"], "sv"),
+    ("по-фински понимаю совсем мало, как найти работу?", ["ru"], "ru"),
+    ("I want to learn Finnish, where do I start?", ["en"], "en"),
+    ("Haluan oppia ruotsia, missä on kursseja?", ["fi"], "fi"),
+    ("Хочу вивчати фінську мову, де курси?", ["uk"], "uk"),
+    ("Tahan õppida soome keelt, kust alustada?", ["et"], "et"),
+    ("أريد أن أتعلم اللغة الفنلندية، من أين أبدأ؟", ["ar"], "ar"),
+    ("Waxaan rabaa inaan barto af-Finnish, xagee ka bilaabaa?", ["so"], "so"),
+    ("My Finnish is weak, can I get a job in English?", ["en"], "en"),
+])
+def test_a_language_mentioned_is_not_a_request_to_switch(text: str, hints: list[str], expected: str) -> None:
+    detection = langid.detect(text, hints)
+    assert detection.language == expected and detection.method != "explicit"
+
+
+@pytest.mark.parametrize(("text", "hints", "expected"), [
+    ("suomeksi kiitos", ["en"], "fi"),
+    ("voisitko vastata englanniksi", ["fi"], "en"),
+    ("kan vi prata finska", ["sv"], "fi"),
+    ("can we speak English please", ["fi"], "en"),
+    ("можно по-русски?", ["fi"], "ru"),
+    ("українською будь ласка", ["ru"], "uk"),
+    ("eesti keeles palun", ["fi"], "et"),
+    ("بالعربي من فضلك", ["fi"], "ar"),
+    ("afka ingiriisiga fadlan", ["so"], "en"),
+    ("af-soomaali fadlan", ["en"], "so"),
+])
+def test_a_request_to_switch_switches_in_every_language(text: str, hints: list[str], expected: str) -> None:
+    detection = langid.detect(text, hints)
+    assert (detection.language, detection.method) == (expected, "explicit")
