@@ -234,22 +234,33 @@ def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply
     return Turn(conversation_id=conversation.id, language=language, replies=tuple(replies))
 
 
-def _carry_out(session: Session, conversation: Conversation, answers: list[Answer], *, now: datetime,
-               context: GuidanceContext, words: str | None = None) -> tuple[list[OutboundMessage], TicketRef | None]:
+def _carry_out(session: Session, prepared: Prepared, answers: list[Answer], *, now: datetime,
+               context: GuidanceContext, words: str | None = None
+               ) -> tuple[list[OutboundMessage], TicketRef | None] | None:
     """Rasa's answers as messages in the conversation's language; its decisions done on the way.
-    `words` is what the customer wrote this turn, unmasked (Rasa saw it with personal data masked):
-    a guided conversation takes its answer from these (a phone number for a callback)."""
-    language = conversation.language or "en"
+    The conversation is read only when a decision needs it (the common turn says catalogue texts
+    only); None when it was erased meanwhile. `words` is what the customer wrote this turn, unmasked
+    (Rasa saw it with personal data masked): a guided conversation takes its answer from these (a
+    phone number for a callback)."""
     out: list[OutboundMessage] = []
     ticket: TicketRef | None = None
+    conversation: Conversation | None = None
     for answer in answers:
         if isinstance(answer, OutboundMessage):
             if answer.text or answer.buttons:
                 out.append(answer)
-            continue
-        messages, made = _command(session, conversation, answer, language, now=now, context=context, words=words)
-        out += messages
-        ticket = made or ticket
+        elif answer.name == "say":
+            said = _say(answer, prepared.language)
+            if said is not None:
+                out.append(said)
+        else:
+            conversation = conversation or session.get(Conversation, prepared.conversation_id)
+            if conversation is None:
+                return None
+            messages, made = _command(session, conversation, answer, prepared.language, now=now, context=context,
+                                      words=words)
+            out += messages
+            ticket = made or ticket
     return out, ticket
 
 
@@ -257,9 +268,6 @@ def _command(session: Session, conversation: Conversation, command: Command, lan
              now: datetime, context: GuidanceContext, words: str | None = None
              ) -> tuple[list[OutboundMessage], TicketRef | None]:
     args = command.args
-    if command.name == "say":
-        said = _say(command, language)
-        return ([said] if said else []), None
     if command.name == "handoff":
         handoff = do_handoff(session, conversation_id=conversation.id, reason=_word(args.get("reason"), None) or "handoff",
                              topic=_word(args.get("topic"), None), now=now, hours=context.hours,
@@ -301,27 +309,22 @@ def finish_turn(session: Session, prepared: Prepared, answers: list[Answer] | No
         return [], None
     replies = list(notices)
     ticket: TicketRef | None = None
-    decided = [a for a in answers or () if isinstance(a, Command) and a.name != "say"]
     if answers is None:
         replies = [render("sys_unavailable", prepared.language)]
-    elif decided:
-        conversation = session.get(Conversation, prepared.conversation_id)
-        if conversation is None:
+    else:
+        carried = _carry_out(session, prepared, answers, now=now, context=context, words=words)
+        if carried is None:  # erased meanwhile
             session.rollback()
             return [], None
-        said, ticket = _carry_out(session, conversation, answers, now=now, context=context, words=words)
+        said, ticket = carried
         replies += said
-    else:
-        for answer in answers:
-            text = _say(answer, prepared.language) if isinstance(answer, Command) else answer
-            if text is not None and (text.text or text.buttons):
-                replies.append(text)
     if prepared.first:  # first, so that the answer (and its buttons) stays the last word
         replies.insert(0, disclosure(prepared.language))
     if store:
         _store_replies(session, prepared.conversation_id, replies, prepared.language, now, reply_status)
     session.commit()
-    if ticket is None and any(a.name == "guidance" for a in decided):  # a callback request makes a ticket
+    if ticket is None and any(isinstance(a, Command) and a.name == "guidance" for a in answers or ()):
+        # a callback request makes a ticket
         conversation = session.get(Conversation, prepared.conversation_id)
         ticket = _handed_off_now(session, conversation, now) if conversation is not None else None
     return replies, ticket
