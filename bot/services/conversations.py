@@ -20,7 +20,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -169,7 +169,6 @@ class Prepared:
     for_adviser: bool = False
     first: bool = False  # the conversation began with this message: its first answer discloses the AI
     guidance: dict[str, bool] | None = None  # {"finishes": …} while a guided conversation runs
-    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 _sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, anyio.CapacityLimiter]] = \
