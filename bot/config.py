@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     max_text_chars: int = 5000
     # The advisory's opening hours (Europe/Helsinki); shifts in the roster decide who answers.
     opening_hours: str = "mon-fri 08:00-16:00"
+    # The two windows a customer chooses from for a callback (Europe/Helsinki), as "name=HH:MM-HH:MM".
+    # The joint advisory's hours are not public: configuration, never code (bot/services/callbacks.py).
+    callback_windows: str = "morning=08:00-12:00,afternoon=12:00-16:00"
     # The employment area whose jobseeker-advice queue Luotsi's own channels feed.
     home_area: str = "espoo"
     token_hours: int = 8

@@ -24,6 +24,8 @@ from bot.services.callbacks import (
     check_phone_number,
     do_request_callback,
     mask_number,
+    parse_windows,
+    window_values,
 )
 from bot.services.guidance import GuidanceContext, do_guidance_turn
 from tests import factories as f
@@ -75,10 +77,31 @@ def _db(settings: Settings) -> Session:
     return make_sessionmaker(make_engine(settings.database_url))()
 
 
-def _turn(hub: TestClient, cid: str, **body: str) -> list[dict]:  # type: ignore[type-arg]
+@pytest.mark.parametrize("spec", [
+    "", "morning=08:00-12:00", "morning=08:00-12:00,evening=16:00-18:00", "morning=12:00-08:00,afternoon=12:00-16:00",
+    "morning=8-12,afternoon=12-16", "morning=08:00-25:00,afternoon=12:00-16:00",
+    "morning=08:00-12:00,morning=09:00-10:00,afternoon=12:00-16:00",
+])
+def test_a_wrong_window_setting_stops_the_start(settings: Settings, spec: str) -> None:
+    with pytest.raises(ValueError):
+        parse_windows(spec)
+    with pytest.raises(ValueError):
+        create_app(settings.model_copy(update={"callback_windows": spec}))
+
+
+def test_window_values_name_the_hours_as_the_texts_say_them() -> None:
+    assert window_values(parse_windows("morning=08:00-12:00,afternoon=12:00-16:00")) == {
+        "morning": "8–12", "morning_start": "8", "morning_end": "12",
+        "afternoon": "12–16", "afternoon_start": "12", "afternoon_end": "16"}
+    assert window_values(parse_windows("afternoon=12:30-15:00, morning=9:00-11:45"))["morning"] == "9–11:45"
+
+
+def _turn(hub: TestClient, cid: str, windows: str | None = None, **body: str) -> list[dict]:  # type: ignore[type-arg]
     """The callback flow's step as the hub carries out the assistant's decision."""
     now = datetime.now(timezone.utc)
     context = GuidanceContext(hours=HOURS, home_area="espoo", reopen_days=7)
+    if windows is not None:
+        context = GuidanceContext(hours=HOURS, home_area="espoo", reopen_days=7, windows=parse_windows(windows))
     with hub.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         step = do_guidance_turn(session, cid, now=now, context=context, **body)
     return [{"text": m.text, "buttons": [{"title": b.title, "payload": b.payload} for b in m.buttons]}
@@ -107,6 +130,36 @@ def test_a_chat_callback_request(hub: TestClient, settings: Settings, language: 
         assert ticket.contact is not None and ticket.contact["phone"] == number and ticket.contact["window"] == window
         assert ticket.due_at is not None
         assert db.get(Conversation, cid).handler == "bot"  # type: ignore[union-attr]  # the assistant keeps answering
+
+
+@pytest.mark.parametrize("language", ["en", "fi", "ar"])
+def test_configured_windows_show_in_the_chat(hub: TestClient, settings: Settings, language: str) -> None:
+    """The advisory's hours are not public: the windows come from the settings, in every language."""
+    windows = "morning=09:00-11:00,afternoon=13:00-15:30"
+    with _db(settings) as db:
+        cid = f.conversation(db, f"cb-config-{language}", language=language).id
+    _turn(hub, cid, windows, start="callback", topic="register_jobseeker")
+    ask = _turn(hub, cid, windows, text="+358 40 765 4321")[0]
+    titles = " ".join(b["title"] for b in ask["buttons"])
+    assert ("9–11" in titles or "9 إلى 11" in titles) and "15:30" in titles
+    assert "8–12" not in titles and "{" not in titles
+    confirmed = _turn(hub, cid, windows, text="afternoon")[0]["text"]
+    assert "13" in confirmed and "15:30" in confirmed
+    if language == "en":
+        assert "in the afternoon, between 13 and 15:30 (Finnish time)" in confirmed
+    with _db(settings) as db:
+        ticket = db.scalars(select(Ticket).where(Ticket.conversation_id == cid)).one()
+        assert ticket.contact is not None and ticket.contact["window_hours"] == "13:00-15:30"
+        assert ticket.due_at is not None and ticket.due_at.astimezone(HELSINKI).hour in (13, 14, 15)
+
+
+def test_a_callback_is_due_at_the_start_of_a_configured_window() -> None:
+    windows = parse_windows("morning=09:30-11:00,afternoon=13:00-15:00")
+    now = datetime(2026, 12, 2, 7, 0, tzinfo=HELSINKI).astimezone(timezone.utc)
+    due = callback_due(now, "morning", HOURS, windows)
+    assert due == datetime(2026, 12, 2, 9, 30, tzinfo=HELSINKI).astimezone(timezone.utc)
+    late = datetime(2026, 12, 2, 11, 15, tzinfo=HELSINKI).astimezone(timezone.utc)  # today's 9:30–11 is over
+    assert callback_due(late, "morning", HOURS, windows) == datetime(2026, 12, 3, 9, 30, tzinfo=HELSINKI).astimezone(timezone.utc)
 
 
 def _callback(settings: Settings, external_id: str, phone: str, window: str, local_now: datetime,

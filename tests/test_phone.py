@@ -23,11 +23,13 @@ from bot.config import Settings
 from bot.db import make_engine, make_sessionmaker
 from bot.locales import render
 from bot.models import Shift, Ticket
+from bot.services.callbacks import DEFAULT_WINDOWS, parse_windows, use_windows, window_values
 from integrations.phone.signature import compute_signature
 
 TOKEN = "phone-auth-token-123"
 HELSINKI = ZoneInfo("Europe/Helsinki")
 CALLER = "+358401234567"
+DEFAULT_HOURS = window_values(parse_windows(DEFAULT_WINDOWS))
 NUMBERS = "employer_advisory.helsinki=+358911111111,employer_advisory.vantaa=+358933333333,jobseeker_espoo.espoo=+358922222222"
 
 
@@ -205,7 +207,8 @@ def test_callback_at_the_calling_number_across_the_summer_time_change(phone: Tes
     clock.now = datetime(2027, 3, 26, 18, 0, tzinfo=HELSINKI).astimezone(timezone.utc)
     _closed_call(phone, "CA0100")
     window = press(phone, "callback", "1", sid="CA0100")
-    assert says(window)[0][1] == render("sys_phone_window_menu", "en").text
+    assert says(window)[0][1] == render("sys_phone_window_menu", "en", **DEFAULT_HOURS).text
+    assert "between 8 and 12, press 1" in says(window)[0][1] and "between 12 and 16, press 2" in says(window)[0][1]
     confirmed = press(phone, "window", "1", sid="CA0100")
     assert says(confirmed)[0][1] == render("sys_phone_callback_confirmed", "en", date="30.03.2027",
                                            window="8 and 12").text
@@ -215,6 +218,32 @@ def test_callback_at_the_calling_number_across_the_summer_time_change(phone: Tes
         assert ticket.channel == "phone" and ticket.language == "en" and ticket.topic == "recruiting_help"
         assert ticket.contact is not None and ticket.contact["phone"] == CALLER and ticket.contact["window"] == "morning"
         assert ticket.due_at == datetime(2027, 3, 30, 5, 0, tzinfo=timezone.utc)  # Tuesday 08:00 EEST
+
+
+def test_the_callback_windows_are_configuration(phone_settings: Settings, clock: Clock) -> None:
+    """The advisory's hours are not public: other windows in the settings are what the caller
+    hears in the menu and in the confirmation, and when the call is due."""
+    settings = phone_settings.model_copy(update={"callback_windows": "morning=09:00-11:00,afternoon=13:00-15:30"})
+    app = create_app(settings)
+    app.dependency_overrides[get_now] = lambda: clock.now
+    clock.now = datetime(2026, 12, 4, 17, 30, tzinfo=HELSINKI).astimezone(timezone.utc)  # Friday evening
+    try:
+        with TestClient(app) as client:
+            call(client, sid="CA0110")
+            press(client, "language", "1", sid="CA0110")  # Finnish
+            press(client, "role", "1", sid="CA0110")
+            press(client, "topic", "1", sid="CA0110")
+            menu = says(press(client, "callback", "1", sid="CA0110"))[0][1]
+            assert "kello 9 ja 11 välillä, paina 1" in menu and "kello 13 ja 15:30 välillä, paina 2" in menu
+            assert "8" not in menu and "16" not in menu
+            confirmed = says(press(client, "window", "1", sid="CA0110"))[0][1]
+            assert confirmed == render("sys_phone_callback_confirmed", "fi", date="07.12.2026", window="9 ja 11").text
+    finally:
+        use_windows(parse_windows(DEFAULT_WINDOWS))  # what the next app's phone menu starts from
+    with _db(settings) as db:
+        ticket = db.scalars(select(Ticket).where(Ticket.queue == "callbacks")).one()
+        assert ticket.contact is not None and ticket.contact["window_hours"] == "09:00-11:00"
+        assert ticket.due_at == datetime(2026, 12, 7, 7, 0, tzinfo=timezone.utc)  # Monday 09:00 EET
 
 
 def test_another_number_is_keyed_in_and_checked(phone: TestClient, phone_settings: Settings, clock: Clock) -> None:

@@ -3,10 +3,15 @@
 A callback is a ticket in the `callbacks` queue with the number (E.164, validated with
 `phonenumbers`), the chosen window and its due time; advisers record each call's outcome, and after
 three failed calls the ticket closes with a note and, where the customer has a channel, a message.
+
+The windows (morning, afternoon) are configuration (`LUOTSI_CALLBACK_WINDOWS`): the joint advisory's
+hours are not public. Every text that names a window takes its hours from `window_values`.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -21,13 +26,70 @@ from bot.services import shifts
 from bot.services.tickets import TicketError, do_handoff
 
 QUEUE = "callbacks"
-WINDOWS: dict[str, tuple[time, time]] = {"morning": (time(8), time(12)), "afternoon": (time(12), time(16))}
+Windows = Mapping[str, tuple[time, time]]
+WINDOW_NAMES = ("morning", "afternoon")  # the chat's button payloads; keys 1 and 2 in the phone menu
+DEFAULT_WINDOWS = "morning=08:00-12:00,afternoon=12:00-16:00"
 CALL_OUTCOMES = ("reached", "no_answer", "busy", "wrong_number")
 MAX_FAILED_CALLS = 3
 
 
 class BadNumber(ValueError):
     """Not a phone number we can call."""
+
+
+def _span(text: str) -> tuple[time, time]:
+    """"08:00-12:00" → (08:00, 12:00); a ValueError for anything else."""
+    found = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", text.strip())
+    if not found:
+        raise ValueError(f"{text!r}: expected HH:MM-HH:MM")
+    start_h, start_m, end_h, end_m = (int(g) for g in found.groups())
+    start, end = time(start_h, start_m), time(end_h, end_m)  # a ValueError for 25:00 or 8:75
+    if not start < end:
+        raise ValueError(f"{text!r} ends before it starts")
+    return start, end
+
+
+def parse_windows(spec: str) -> dict[str, tuple[time, time]]:
+    """`LUOTSI_CALLBACK_WINDOWS` ("morning=08:00-12:00,afternoon=12:00-16:00") as {name: (start, end)};
+    a ValueError for anything else, so a wrong setting stops the start, not a customer's turn."""
+    windows: dict[str, tuple[time, time]] = {}
+    for item in spec.split(","):
+        name, _, span = (part.strip() for part in item.partition("="))
+        if name not in WINDOW_NAMES or name in windows:
+            raise ValueError(f"callback window {item.strip()!r}: expected e.g. morning=08:00-12:00")
+        windows[name] = _span(span)
+    if set(windows) != set(WINDOW_NAMES):
+        raise ValueError(f"callback windows must name {' and '.join(WINDOW_NAMES)}")
+    return windows
+
+
+# The windows in force for callers that pass none of their own: the phone menu (bot/services/calls.py
+# reads this mapping) and an adviser's retry of a ticket that predates the stored span. The phone
+# adapter sets it from the settings on each request (`use_windows`); the chat passes its own.
+WINDOWS: dict[str, tuple[time, time]] = parse_windows(DEFAULT_WINDOWS)
+
+
+def use_windows(windows: Windows) -> None:
+    """Make `windows` the ones in force (in place: modules that imported WINDOWS see them)."""
+    if dict(windows) != WINDOWS:
+        WINDOWS.clear()
+        WINDOWS.update(windows)
+
+
+def clock(at: time) -> str:
+    """A time as the texts say it: "8", "12", "8:30"."""
+    return f"{at.hour}" if at.minute == 0 else f"{at.hour}:{at.minute:02d}"
+
+
+def window_values(windows: Windows) -> dict[str, str]:
+    """The placeholders of the texts that name the windows: {morning} "8–12", {morning_start} "8",
+    {morning_end} "12", and the same for the afternoon."""
+    values: dict[str, str] = {}
+    for name in WINDOW_NAMES:
+        start, end = windows[name]
+        values.update({name: f"{clock(start)}–{clock(end)}", f"{name}_start": clock(start),
+                       f"{name}_end": clock(end)})
+    return values
 
 
 def check_phone_number(text: str, region: str = "FI") -> str:
@@ -54,10 +116,10 @@ def mask_number(e164: str | None) -> str:
     return f"{e164[:6]} *** **{digits}" if len(e164) > 8 else "***"
 
 
-def callback_due(now: datetime, window: str, hours: shifts.OpeningHours) -> datetime:
+def callback_due(now: datetime, window: str, hours: shifts.OpeningHours, windows: Windows | None = None) -> datetime:
     """The start of the next `window` on an opening day (Finnish time, holidays skipped) that has
     not ended yet; today if it is still possible."""
-    start, end = WINDOWS[window]
+    start, end = (windows or WINDOWS)[window]
     local = now.astimezone(shifts.HELSINKI)
     for day in shifts.opening_days(local.date(), hours):
         closes = datetime.combine(day, end, shifts.HELSINKI)
@@ -79,11 +141,13 @@ class Callback:
 
 def do_request_callback(session: Session, *, conversation_id: str, phone: str, window: str, topic: str | None,
                         now: datetime, hours: shifts.OpeningHours, home_area: str, reopen_days: int,
-                        abandoned: bool = False) -> Callback:
-    """A callback ticket (or the conversation's open ticket, now with the number and window)."""
-    if window not in WINDOWS:
-        raise TicketError("unknown_window", f"window must be one of {', '.join(WINDOWS)}", status=422)
-    due = callback_due(now, window, hours)
+                        abandoned: bool = False, windows: Windows | None = None) -> Callback:
+    """A callback ticket (or the conversation's open ticket, now with the number and window). The
+    window's hours are stored with it, so a retry keeps the hours the customer was told."""
+    windows = windows or WINDOWS
+    if window not in windows:
+        raise TicketError("unknown_window", f"window must be one of {', '.join(windows)}", status=422)
+    due = callback_due(now, window, hours, windows)
     handoff = do_handoff(session, conversation_id=conversation_id, reason="callback", topic=topic, now=now,
                          hours=hours, home_area=home_area, reopen_days=reopen_days, queue=QUEUE, commit=False)
     ticket = handoff.ticket
@@ -93,7 +157,8 @@ def do_request_callback(session: Session, *, conversation_id: str, phone: str, w
         if conversation is not None:
             conversation.handler = "bot"
     contact: dict[str, Any] = dict(ticket.contact or {})
-    contact.update(phone=phone, window=window, abandoned=abandoned)
+    start, end = windows[window]
+    contact.update(phone=phone, window=window, window_hours=f"{start:%H:%M}-{end:%H:%M}", abandoned=abandoned)
     ticket.contact = contact
     ticket.due_at = due
     if ticket.queue != QUEUE and ticket.status == "queued":
@@ -132,14 +197,26 @@ def do_record_call(session: Session, ticket: Ticket, adviser: Adviser, outcome: 
     else:
         # back to the queue for the next try, in the same window on the next opening day
         ticket.status, ticket.assigned_to, ticket.claimed_at = "queued", None, None
-        window = str((ticket.contact or {}).get("window") or "morning")
+        window, windows = _ticket_window(ticket)
         tomorrow = datetime.combine(now.astimezone(shifts.HELSINKI).date() + timedelta(days=1), time(0),
                                     shifts.HELSINKI)
-        ticket.due_at = callback_due(tomorrow, window if window in WINDOWS else "morning", hours)
+        ticket.due_at = callback_due(tomorrow, window, hours, windows)
     if ticket.status == "closed" and conversation is not None:
         conversation.handler = "bot"
     session.commit()
     return ticket, notice
+
+
+def _ticket_window(ticket: Ticket) -> tuple[str, Windows]:
+    """The ticket's window, with the hours stored with it (those in force for an older ticket)."""
+    contact = ticket.contact or {}
+    window = str(contact.get("window") or "morning")
+    if window not in WINDOW_NAMES:
+        window = "morning"
+    try:
+        return window, {**WINDOWS, window: _span(str(contact["window_hours"]))}
+    except (KeyError, ValueError):
+        return window, WINDOWS
 
 
 def callbacks_by_due(session: Session, limit: int = 200) -> list[Ticket]:

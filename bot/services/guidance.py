@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -28,7 +28,17 @@ from bot.locales import fill, render
 from bot.messages import Button, OutboundMessage
 from bot.models import Conversation, Ticket
 from bot.services import assessment, service_needs, shifts
-from bot.services.callbacks import WINDOWS, BadNumber, check_phone_number, do_request_callback, spoken_date
+from bot.services.callbacks import (
+    DEFAULT_WINDOWS,
+    WINDOW_NAMES,
+    BadNumber,
+    Windows,
+    check_phone_number,
+    do_request_callback,
+    parse_windows,
+    spoken_date,
+    window_values,
+)
 from bot.services.guidance_texts import explain_needs, guidance
 from bot.services.tickets import handoff_packet
 from nlu import langid
@@ -381,23 +391,36 @@ def _callback_turn(session: Session, conversation: Conversation, state: dict[str
             callback = do_request_callback(
                 session, conversation_id=conversation.id, phone=state["phone"], window=window,
                 topic=state.get("topic"), now=now, hours=context.hours, home_area=context.home_area,
-                reopen_days=context.reopen_days)
+                reopen_days=context.reopen_days, windows=context.windows)
             window_text = render(f"sys_callback_window_{window}", language).text
+            hours = window_values(context.windows)
             return Step(messages=[render("sys_callback_confirmed", language, number=state["phone"],
-                                         date=spoken_date(callback.due), window=window_text)], done=True)
+                                         date=spoken_date(callback.due), window=window_text,
+                                         start=hours[f"{window}_start"], end=hours[f"{window}_end"])],
+                        done=True)
     state["asking"] = "number" if state.get("phone") is None else "window"
     _save(conversation, state)
-    key = "sys_callback_ask_number" if state["asking"] == "number" else "sys_callback_ask_window"
-    return Step(messages=[render(key, language)], done=False)
+    if state["asking"] == "number":
+        return Step(messages=[render("sys_callback_ask_number", language)], done=False)
+    return Step(messages=[_ask_window(language, context.windows)], done=False)
+
+
+def _ask_window(language: str, windows: Windows) -> OutboundMessage:
+    """"When should we call you?" with the configured hours in the text and on the buttons."""
+    values = window_values(windows)
+    asked = render("sys_callback_ask_window", language, **values)
+    return OutboundMessage(text=asked.text, buttons=tuple(Button(title=fill(b.title, values), payload=b.payload)
+                                                          for b in asked.buttons))
 
 
 def _window_of(text: str, language: str) -> str | None:
     said = _norm(text)
-    if said in WINDOWS:
+    if said in WINDOW_NAMES:
         return said
     for lang in dict.fromkeys([language, "en"]):
         for button in render("sys_callback_ask_window", lang).buttons:
-            if button.payload in WINDOWS and len(said) >= 3 and said in _norm(button.title):
+            title = _norm(fill(button.title, {name: "" for name in WINDOW_NAMES}))  # the words, not the hours
+            if button.payload in WINDOW_NAMES and len(said) >= 3 and said in title:
                 return button.payload
     return None
 
@@ -418,16 +441,18 @@ def _copy_to_open_ticket(session: Session, conversation: Conversation) -> None:
 
 @dataclass(frozen=True)
 class GuidanceContext:
-    """What the desk's decisions need from the settings: opening hours, home area, reopening."""
+    """What the desk's decisions need from the settings: opening hours, home area, reopening, and
+    the callback windows."""
 
     hours: shifts.OpeningHours
     home_area: str
     reopen_days: int
+    windows: Windows = field(default_factory=lambda: parse_windows(DEFAULT_WINDOWS))
 
     @classmethod
     def from_settings(cls, settings: Any) -> GuidanceContext:
         return cls(hours=shifts.OpeningHours.parse(settings.opening_hours), home_area=settings.home_area,
-                   reopen_days=settings.reopen_days)
+                   reopen_days=settings.reopen_days, windows=parse_windows(settings.callback_windows))
 
 
 def _language(conversation: Conversation) -> str:

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.locales import render
 from bot.schemas.common import ErrorPublic
 from bot.services import calls
+from bot.services.callbacks import parse_windows, use_windows, window_values
 from bot.services.conversations import in_db
 from integrations.phone.signature import check_signature
 from integrations.phone.twiml import Response as TwiML
@@ -87,16 +88,19 @@ def _gather(doc: TwiML, step: str) -> ET.Element:
 
 
 def render_reply(settings: Settings, reply: calls.CallReply) -> TwiML:
-    """The service's reply as TwiML: prompts in the call's language (or its recording, or English)."""
+    """The service's reply as TwiML: prompts in the call's language (or its recording, or English).
+    Prompts that name the callback windows take their hours from the settings."""
     voices = Voices.parse(settings.phone_voices, settings.phone_recordings)
     if isinstance(reply, calls.AskLanguage):
         return _language_menu(voices, reply.greeting)
     doc = TwiML()
     language = reply.language or "en"
+    windows = window_values(parse_windows(settings.callback_windows))
 
     def say(prompt: calls.Prompt, parent: ET.Element | None = None) -> None:
-        text = render(prompt.key, language, **prompt.values).text
-        english = render(prompt.key, "en", **prompt.values).text
+        values = {**windows, **prompt.values}
+        text = render(prompt.key, language, **values).text
+        english = render(prompt.key, "en", **values).text
         doc.prompt(voices, language, prompt.key, text, english, parent)
 
     if isinstance(reply, calls.Goodbye):
@@ -137,6 +141,7 @@ async def create_menu_step(step: str, request: Request, settings: Config, now: N
     except Forbidden:
         return _forbidden()
     context = calls.CallContext.from_settings(settings)
+    use_windows(parse_windows(settings.callback_windows))  # the menu's service reads the windows in force
     reply = await in_db(request.app.state.sessionmaker, lambda session: calls.do_answer_call_step(
         session, call_sid=params.get("CallSid", "")[:64], step=step, digits=params.get("Digits"),
         dial_status=params.get("DialCallStatus"), now=now, context=context))
@@ -151,6 +156,7 @@ async def create_status(request: Request, settings: Config, now: Now) -> Respons
     except Forbidden:
         return _forbidden()
     context = calls.CallContext.from_settings(settings)
+    use_windows(parse_windows(settings.callback_windows))
     await in_db(request.app.state.sessionmaker, lambda session: calls.do_end_call(
         session, call_sid=params.get("CallSid", "")[:64], status=params.get("CallStatus"), now=now, context=context))
     return Response(status_code=204)
