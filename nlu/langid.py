@@ -197,21 +197,31 @@ _LEXICON: dict[str, str] = {
           "jättebra jattebra tackar en aha",
     "en": "hi hello hey thanks thank you thx ty yes no okay ok good morning evening bye goodbye please "
           "help what how where when who job work money need want sorry understand sure great cool fine "
-          "a cheers thx pls plz nope yep yeah alright got it lot lol see later great awesome",
+          "a cheers thx pls plz nope yep yeah alright got it lot lol see later great awesome u much very",
     "ru": "привет здравствуйте здравствуй спасибо да нет хорошо ладно пока добрый день утро вечер "
           "помогите помощь что как где когда кто работа работу деньги нужно хочу понимаю извините "
-          "понятно конечно спс ок",
+          "понятно конечно спс ок большое огромное доброе доброго утра вечера пожалуйста",
     "uk": "привіт вітаю дякую так ні добре гаразд бувай до побачення добрий день ранок вечір допоможіть "
           "допомога що як де коли хто робота роботу гроші потрібно хочу розумію вибачте зрозуміло "
-          "звичайно дуже",
+          "звичайно дуже щиро щира щиро дякую красно ласка будь доброго ранку перепрошую",
     "et": "tere tervist aitäh aitah tänan tanan jah ei okei hea hommikust päevast paevast õhtust ohtust "
           "head aega nägemist nagemist abi mida kuidas kus millal kes töö too tööd raha vaja tahan "
-          "saan aru vabandust selge muidugi palun tea ei tea",
+          "saan aru vabandust selge muidugi palun tea ei tea ma saa suur tänud tanud väga vaga",
     "ar": "مرحبا السلام عليكم شكرا شكراً نعم لا حسنا تمام مع السلامة صباح الخير مساء مساعدة ماذا كيف "
           "اين أين متى من عمل شغل فلوس مال احتاج أحتاج اريد أريد افهم آسف طيب اهلا أهلا",
     "so": "salaan iska warran see tahay mahadsanid mahadsanidiin haa maya hagaag nabad gelyo subax wanaagsan "
           "galab caawimaad maxaa sidee xaggee goorma yaa shaqo lacag waxaan u baahanahay rabaa fahmay "
           "raali waan ka noqon waa",
+    # tier 2: greetings, thanks and yes/no, so that a first "merci" or "cảm ơn" is not guessed
+    "de": "hallo danke dankeschön vielen dank ja nein bitte guten tag morgen tschüss entschuldigung",
+    "fr": "bonjour salut merci beaucoup oui non d'accord bonsoir au revoir s'il vous plaît plait",
+    "es": "hola gracias muchas sí si buenos días dias buenas tardes adiós adios por favor vale",
+    "tr": "merhaba teşekkürler tesekkurler teşekkür ederim sağol sagol evet hayır hayir günaydın gunaydin",
+    "sq": "përshëndetje pershendetje faleminderit po jo mirëdita miredita",
+    "vi": "xin chào chao cảm ơn cam ơn vâng không khong dạ",
+    "fa": "ممنون مرسی سلام خیلی نه بله چطور",
+    "ku": "silav spas gelek erê ere na roj baş bas",
+    "pl": "dzień dobry dziękuję dziekuje tak nie cześć czesc proszę prosze",
 }
 _LEX: dict[str, frozenset[str]] = {}
 for _lang, _words in _LEXICON.items():
@@ -232,7 +242,7 @@ _FINNISH_TERMS = re.compile(
     r"muutosturva\w*|työllistämistu\w*|tyollistamistu\w*|työllistymisseteli\w*|tyollistymisseteli\w*|"
     r"rekrytointitu\w*|yhteishankintakoulutu\w*|rekrykoulutu\w*|täsmäkoulutu\w*|muutoskoulutu\w*|"
     r"alkuhaastattelu\w*|työtarjou\w*|työllisyyspalvelu\w*|tyollisyyspalvelu\w*|karenssi\w*|"
-    r"työllistymissuunnitelm\w*|kela|koske|ohjaamo\w*|omnia|te-toimisto\w*|espoo\w*|helsinki|vantaa|"
+    r"työllistymissuunnitelm\w*|työkokeilu\w*|tyokokeilu\w*|oma asiointi\w*|kela|koske|ohjaamo\w*|omnia|te-toimisto\w*|espoo\w*|helsinki|vantaa|"
     r"kauniainen|yki|luotsi)\b",
     re.IGNORECASE,
 )
@@ -257,9 +267,12 @@ def word_count(text: str) -> int:
     return len(_words(text))
 
 
+LEXICON_WORDS = 4  # a message this short made only of one language's chat words is that language
+
+
 def _lexicon_vote(words: Sequence[str], prior: Sequence[str]) -> str | None:
     """The one language all words of a short message belong to, using hints to break ties."""
-    if not words or len(words) > 3:
+    if not words or len(words) > LEXICON_WORDS:
         return None
     common: set[str] | None = None
     for w in words:
@@ -277,6 +290,37 @@ def _lexicon_vote(words: Sequence[str], prior: Sequence[str]) -> str | None:
         if hint in common:
             return hint
     return None
+
+
+# Kurmanji Kurdish (Latin script), which neither statistical detector knows: its function words
+# and verb forms.
+_KURMANJI = frozenset("""
+ez tu em hûn ew ji bi û jî xwe çawa çi kî kengî li ku ye ne heye hene dixwazim dikarim nizanim
+dizanim nakim bikim dikim bibim kir kirin bû dibe tiştek min te wî wê me we ji bo ser re ev heke dikare
+dixebite dixebitim karê kar alîkarî alîkariya spas silav erê fînî zimanê bêkar bêkarî bêkariyê herî nêzîk
+""".split())
+_KURMANJI_ONLY = frozenset("ez û jî xwe çawa dixwazim dikarim nizanim dizanim nakim bikim dikim tiştek heye hene "
+                           "alîkarî alîkariya erê fînî zimanê bêkarî bêkariyê nêzîk spas silav ji".split())
+
+
+def _kurmanji(words: Sequence[str]) -> bool:
+    """Kurmanji when a telling word or letter (ê, î, û) stands among enough of its common words."""
+    marked = sum(w in _KURMANJI for w in words)
+    telling = any(w in _KURMANJI_ONLY or any(ch in "êîû" for ch in w) for w in words)
+    return telling and marked >= min(3, max(2, len(words) // 3))
+
+
+# Russian typed in Latin letters ("kak poluchit posobie"), common on phones without Cyrillic.
+_RU_TRANSLIT = frozenset("""
+kak chto shto gde kogda pochemu mne menya nuzhno nado hochu mogu mozhno rabota rabotu raboty posobie
+poluchit bezraboticy bezrabotice spasibo privet zdravstvuyte zdravstvujte pozhaluysta pozhalujsta
+ya ne znayu skolko kto eto est' est dengi pomogite pomoch yazyk finskij finskiy
+""".split())
+# Cyrillic words that tell Ukrainian from Russian when no letter does ("що таке", "как дела").
+_UK_WORDS = frozenset("що як де дякую щиро таке мені можна роботу робота потрібно будь ласка добрий вибачте "
+                      "треба коли чи це мене мій моя допомога допомогу гроші та але який яка".split())
+_RU_WORDS = frozenset("что как где спасибо мне можно работу работа нужно пожалуйста добрый извините хорошо "
+                      "когда ли это меня мой моя помощь деньги да но какой какая надо".split())
 
 
 # --- layer 5: statistics --------------------------------------------------------------------
@@ -405,6 +449,8 @@ def detect(text: str, hints: Iterable[str | None] | None = None, *, thorough: bo
     content = _FINNISH_TERMS.sub(" ", stripped)
     content_words = _words(content)
     scripts = _script_counts(content if content_words else stripped)
+    if "han" in scripts:
+        scripts["han"] *= 3  # a Han character carries about a word; "怎么申请starttiraha" is Chinese
     main_script = max(scripts, key=lambda s: scripts[s])
     letters = set((content if content_words else stripped).lower())
     if main_script == "cyrillic":
@@ -412,6 +458,10 @@ def detect(text: str, hints: Iterable[str | None] | None = None, *, thorough: bo
             return Detection("uk", 0.99, "script")
         if letters & _RU_ONLY and not letters & _UK_ONLY:
             return Detection("ru", 0.99, "script")
+        uk_words = sum(w in _UK_WORDS and w not in _RU_WORDS for w in content_words)
+        ru_words = sum(w in _RU_WORDS and w not in _UK_WORDS for w in content_words)
+        if uk_words != ru_words and not (uk_words and ru_words):
+            return Detection("uk" if uk_words else "ru", 0.9, "words")
     if main_script == "han" or (main_script == "kana" and "kana" not in scripts):
         return Detection("zh", 0.95, "script")
     if main_script == "thai":
@@ -430,6 +480,10 @@ def detect(text: str, hints: Iterable[str | None] | None = None, *, thorough: bo
     lexical = _lexicon_vote(words, prior)
     if lexical:
         return Detection(lexical, 0.9, "lexicon")
+    if main_script == "latin" and _kurmanji(content_words):
+        return Detection("ku", 0.85, "words")
+    if main_script == "latin" and sum(w in _RU_TRANSLIT for w in content_words) >= max(2, (len(content_words) + 1) // 2):
+        return Detection("ru", 0.8, "words")
 
     if len(content_words) == 0:
         # Only Finnish service names ("palkkatuki?"): the conversation decides, else Finnish.
