@@ -125,7 +125,7 @@ PROFILES: list[tuple[str, dict[str, Any], set[str], set[str], bool]] = [
      {"role": "jobseeker", "age": 35, "municipality": "helsinki", "education": "tertiary", "registered_jobseeker": True,
       "unemployed_months": 1, "foreign_language_speaker": False, "goal": "business", "dismissed": False},
      {"starttiraha", "unemployment_benefit"}, {"tyovoimakoulutus", "koske", "register_jobseeker"}, True),
-    ("student-to-be aged 19: self-motivated study on benefit is for 25+ (FACTS.md, December 2026)",
+    ("student-to-be aged 19: self-motivated study on benefit is for 25+ (docs/facts.md self-motivated-study-age)",
      {"role": "jobseeker", "age": 19, "goal": "study", "registered_jobseeker": True, "unemployed_months": 2,
       "foreign_language_speaker": False, "municipality": "espoo"},
      set(), {"omaehtoinen_opiskelu"}, True),
@@ -273,7 +273,7 @@ def test_the_rules_file_is_complete_and_sourced() -> None:
     assert RULES_FILE.name == "service_needs.yml"
 
 
-# each service is also named by its official Finnish name, in every language (FACTS.md)
+# each service is also named by its official Finnish name, in every language (docs/facts.md)
 FINNISH_NAMES = {
     "register_jobseeker": ["työnhakija", "työmarkkinatori"], "unemployment_benefit": ["päiväraha", "työttömyysetuus"],
     "ohjaamo": ["ohjaamo"], "koske": ["koske"], "osaamiskeskus": ["osaamiskeskus"],
