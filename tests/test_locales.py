@@ -8,8 +8,9 @@ import pytest
 
 from bot.locales import catalogues, render, ui_strings
 from nlu import langid
+from tests.test_facts import required_numbers, tokens
 
-# Every answer about a service names it by its official Finnish name too (FACTS.md).
+# Every answer about a service names it by its official Finnish name too (docs/facts.md).
 FINNISH_NAMES = {
     "utter_register_jobseeker": ["työmarkkinatori"],
     "utter_unemployment_benefit": ["työttömyyskassa", "peruspäiväraha", "työmarkkinatuki"],
@@ -30,26 +31,12 @@ FINNISH_NAMES = {
     "utter_change_security": ["muutosturva"],
     "utter_joint_purchase_training": ["yhteishankintakoulutu"],
 }
-# Numbers the answers must get exactly right (FACTS.md), written in any local style.
-NUMBERS = {
-    "utter_pay_subsidy": ["1260", "1770", "50", "70"],
-    "utter_espoo_recruitment_subsidy": ["5000", "30", "12", "80"],
-    "utter_youth_employment_voucher": ["1500", "9000", "18", "29"],
-    "utter_employment_subsidy_55": ["70", "10", "24", "28"],
-    "utter_jobseeker_obligations": ["4", "7"],
-    "utter_initial_interview": ["10", "3"],
-    "utter_startup_grant": ["6", "12"],
-    "utter_self_motivated_study": ["24", "25", "6"],
-    "utter_learn_finnish": ["80", "B1"],  # B1 is checked as text
-    "utter_unemployment_benefit": ["12", "28", "930", "7"],
-}
+# Numbers the answers must get exactly right, written in any local style: every number of each fact
+# of docs/facts.md that names the answer under `answers` (tests/test_facts.py: and no other number).
+NUMBERS = {key: required_numbers(key) for key in sorted(FINNISH_NAMES) if required_numbers(key)}
 FORM_ANSWERS = {"sys_callback_ask_window": ("morning", "afternoon")}
 ALLOWED_PAGES = ("tyomarkkinatori.fi", "kela.fi", "tyj.fi", "kotoutuminen.fi", "oph.fi", "ohjaamot.fi",
                  "espoo.fi", "hel.fi", "vantaa.fi")
-
-
-def _digits(text: str) -> str:
-    return re.sub(r"(?<=\d)[\s\u00a0\u202f,.](?=\d{3}\b)", "", text)
 
 
 def test_every_tier1_language_has_a_catalogue() -> None:
@@ -74,6 +61,30 @@ def test_catalogue_complete(lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", langid.TIER1)
+def test_every_language_offers_the_same_buttons(lang: str) -> None:
+    english = catalogues()["en"].responses
+    for key, entry in catalogues()[lang].responses.items():
+        payloads = [b["payload"] for b in entry.get("buttons") or []]
+        assert payloads == [b["payload"] for b in english[key].get("buttons") or []], (lang, key)
+
+
+# The facts' thresholds read as they are: "50 or over", "under 10" — not "over 50", "up to 10";
+# and the employment leave during notice is paid.
+NOT_SAID = {"fi": [r"\byli \d"], "sv": [r"\böver \d"], "ru": [r"\bдо (?:10|30)\b(?! ?€)"],
+            "uk": [r"\bдо (?:10|30)\b(?! ?€)"]}
+PAID_LEAVE = {"en": "paid employment leave", "fi": "palkallista", "sv": "med lön", "ru": "оплачиваемый отпуск",
+              "uk": "оплачувана відпустка", "et": "tasustatud", "ar": "مدفوعة", "so": "fasax lacag leh"}
+
+
+@pytest.mark.parametrize("lang", langid.TIER1)
+def test_thresholds_and_paid_leave_read_as_the_facts_say(lang: str) -> None:
+    assert PAID_LEAVE[lang] in render("utter_change_security", lang).text.lower(), lang
+    for key in sorted(FINNISH_NAMES):
+        for pattern in NOT_SAID.get(lang, []):
+            assert not re.search(pattern, render(key, lang).text), (lang, key, pattern)
+
+
+@pytest.mark.parametrize("lang", langid.TIER1)
 @pytest.mark.parametrize("key", sorted(FINNISH_NAMES))
 def test_service_answers_name_the_finnish_service_and_page(lang: str, key: str) -> None:
     text = render(key, lang).text
@@ -83,12 +94,18 @@ def test_service_answers_name_the_finnish_service_and_page(lang: str, key: str) 
     assert pages and all(p in ALLOWED_PAGES for p in pages), f"{lang} {key}: pages {pages}"
 
 
+def test_the_facts_give_the_answers_their_numbers() -> None:
+    assert {"utter_pay_subsidy", "utter_espoo_recruitment_subsidy", "utter_youth_employment_voucher",
+            "utter_employment_subsidy_55", "utter_unemployment_benefit", "utter_change_security"} <= set(NUMBERS)
+    assert {"1260", "1770", "50", "70", "2026"} <= NUMBERS["utter_pay_subsidy"]
+
+
 @pytest.mark.parametrize("lang", langid.TIER1)
 @pytest.mark.parametrize("key", sorted(NUMBERS))
 def test_numbers_match_the_facts(lang: str, key: str) -> None:
-    numbers = set(re.findall(r"[A-C]?\d+", _digits(render(key, lang).text)))
-    missing = [n for n in NUMBERS[key] if n not in numbers and not any(n in x for x in numbers)]
-    assert not missing, f"{lang} {key}: missing {missing}"
+    stated = set(tokens(catalogues()[lang].responses[key]["text"]))  # the language's own text
+    missing = sorted(NUMBERS[key] - stated)
+    assert not missing, f"{lang} {key}: missing {missing} (docs/facts.md)"
 
 
 @pytest.mark.parametrize("lang", langid.TIER1)

@@ -128,8 +128,31 @@ def test_the_language_menu_speaks_each_option_in_its_own_language(phone: TestCli
             assert voice == expected_voice[lang]
             assert text == render("sys_phone_language_option", lang, digit=str(digit)).text
         else:  # no voice for Estonian or Somali here: the English prompt, naming the language
-            assert voice == "en-GB" and str(digit) in text
+            assert voice == "en-GB" and text == render("sys_phone_language_option_other", "en", digit=str(digit),
+                                                        language_name={"et": "Estonian", "so": "Somali"}[lang]).text
+    # a language the advisers do not speak is offered with the interpreter, never as if served in it
+    interpreter = {"ru": "переводчик", "uk": "перекладач", "et": "tõlgi", "ar": "مترجم", "so": "turjubaan"}
+    for lang, word in interpreter.items():
+        assert word in render("sys_phone_language_option", lang, digit="4").text.lower(), lang
+    assert "interpreter" in options[5][1] and "Estonian" in options[5][1]
     assert doc.find("Redirect") is not None  # silence comes back to the menu
+
+
+# Espoo in each language: the phone line puts jobseekers through to Espoo–Kauniainen's services
+ESPOO = {"fi": "Espoon", "sv": "Esbo", "en": "Espoo", "ru": "Эспоо", "uk": "Еспоо", "et": "Espoo", "ar": "إسبو",
+         "so": "Espoo"}
+
+
+@pytest.mark.parametrize("lang", list(ESPOO))
+def test_jobseekers_hear_that_they_reach_their_own_citys_service(lang: str) -> None:
+    """The joint advisory is for employers (docs/facts.md jobseekers-own-area): the greeting says
+    who reaches what, and the jobseeker menu names Espoo's service and the callers it is not for."""
+    greeting = render("sys_phone_greeting", lang).text
+    menu = render("sys_phone_jobseeker_menu", lang).text
+    assert ESPOO[lang] in greeting and ESPOO[lang] in menu, lang
+    assert render("sys_phone_greeting", "en").text.count("reach") == 2
+    assert "Employers reach the joint employer advisory" in render("sys_phone_greeting", "en").text
+    assert "If you live in Helsinki or Vantaa" in render("sys_phone_jobseeker_menu", "en").text
 
 
 def test_recordings_stand_in_for_languages_without_a_voice(phone_settings: Settings, clock: Clock) -> None:

@@ -74,7 +74,10 @@ def _language_menu(voices: Voices, greeting: bool) -> TwiML:
     gather = doc.gather("/api/phone/menu/language", num_digits=1, timeout=6)
     for digit, lang in enumerate(calls.LANGUAGES, start=1):
         text = render("sys_phone_language_option", lang, digit=str(digit)).text
-        english = render("sys_phone_language_option", "en", digit=str(digit)).text + f" ({langid.LANGUAGE_NAMES_EN.get(lang, lang)})"
+        # a language without a voice or recording is offered in English, naming it and saying that
+        # the adviser serves in Finnish, Swedish or English with an interpreter
+        english = render("sys_phone_language_option_other", "en", digit=str(digit),
+                         language_name=langid.LANGUAGE_NAMES_EN.get(lang, lang)).text
         doc.prompt(voices, lang, "sys_phone_language_option", text, english, gather)
     doc.redirect("/api/phone/menu/language")
     return doc
