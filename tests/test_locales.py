@@ -24,6 +24,7 @@ FINNISH_NAMES = {
     "utter_competence_centre": ["osaamiskeskus"],
     "utter_youth_services": ["ohjaamo"],
     "utter_recruiting_help": ["työmarkkinatori"],
+    "utter_hiring_supports": ["palkkatuki", "espoon rekrytointituki", "työllistämistuki", "nuorten työllistymisseteli"],
     "utter_pay_subsidy": ["palkkatuki"],
     "utter_espoo_recruitment_subsidy": ["espoon rekrytointituki"],
     "utter_youth_employment_voucher": ["nuorten työllistymisseteli"],
@@ -34,6 +35,8 @@ FINNISH_NAMES = {
 # Numbers the answers must get exactly right, written in any local style: every number of each fact
 # of docs/facts.md that names the answer under `answers` (tests/test_facts.py: and no other number).
 NUMBERS = {key: required_numbers(key) for key in sorted(FINNISH_NAMES) if required_numbers(key)}
+# Answers that must name every one of their Finnish names (an overview), not just one of them.
+NAMES_ALL = {"utter_hiring_supports"}
 FORM_ANSWERS = {"sys_callback_ask_window": ("morning", "afternoon")}
 ALLOWED_PAGES = ("tyomarkkinatori.fi", "kela.fi", "tyj.fi", "kotoutuminen.fi", "oph.fi", "ohjaamot.fi",
                  "espoo.fi", "hel.fi", "vantaa.fi")
@@ -89,7 +92,11 @@ def test_thresholds_and_paid_leave_read_as_the_facts_say(lang: str) -> None:
 def test_service_answers_name_the_finnish_service_and_page(lang: str, key: str) -> None:
     text = render(key, lang).text
     lowered = text.lower()
-    assert any(name in lowered for name in FINNISH_NAMES[key]), f"{lang} {key}: no Finnish name"
+    if key in NAMES_ALL:
+        missing = [name for name in FINNISH_NAMES[key] if name not in lowered]
+        assert not missing, f"{lang} {key}: does not name {missing}"
+    else:
+        assert any(name in lowered for name in FINNISH_NAMES[key]), f"{lang} {key}: no Finnish name"
     pages = re.findall(r"https://(?:www\.)?([a-z.]+\.fi)", text)
     assert pages and all(p in ALLOWED_PAGES for p in pages), f"{lang} {key}: pages {pages}"
 
@@ -111,8 +118,45 @@ def test_numbers_match_the_facts(lang: str, key: str) -> None:
 @pytest.mark.parametrize("lang", langid.TIER1)
 def test_answers_are_written_in_their_language(lang: str) -> None:
     """Authored, not copied: the greeting and a long answer are detected as the language."""
-    for key in ("utter_greet", "utter_register_jobseeker", "utter_pay_subsidy"):
+    for key in ("utter_greet", "utter_register_jobseeker", "utter_pay_subsidy", "utter_hiring_supports", "sys_clarify"):
         assert langid.detect(render(key, lang).text).language == lang, key
+
+
+def test_the_hiring_overview_leads_into_each_support() -> None:
+    for lang in langid.TIER1:
+        buttons = catalogues()[lang].responses["utter_hiring_supports"]["buttons"]
+        assert [b["payload"] for b in buttons] == ["/pay_subsidy", "/espoo_recruitment_subsidy", "/employment_subsidy_55",
+                                                   "/youth_employment_voucher", "/request_human"], lang
+        assert all(b["title"] == catalogues()[lang].topics[b["payload"][1:]] for b in buttons), lang
+        clarify = catalogues()[lang].responses["sys_clarify"]
+        assert clarify["text"].rstrip().endswith(("?", "؟")) and not clarify.get("buttons"), lang  # the code adds them
+
+
+# Every service intent has a short button title per language (the clarifying question's buttons),
+# with the official Finnish name; the conversation topics have a title in the language only.
+TOPIC_FINNISH = {
+    "register_jobseeker": "työnhaki", "unemployment_benefit": "työttömyysetuu", "jobseeker_obligations": "työnhakuvelvollisuu",
+    "initial_interview": "alkuhaastattelu", "job_search_help": "työmarkkinatori", "labour_market_training": "työvoimakoulutu",
+    "self_motivated_study": "omaehtoi", "startup_grant": "starttiraha", "learn_finnish": "kotoutumiskoulutu",
+    "competence_centre": "osaamiskeskus", "youth_services": "ohjaamo", "interpreter": "tulk", "contact_info": "yhteystied",
+    "recruiting_help": "rekrytoin", "hiring_supports": "palkkaamisen tu", "pay_subsidy": "palkkatuki",
+    "espoo_recruitment_subsidy": "espoon rekrytointituki", "youth_employment_voucher": "työllistymisseteli",
+    "employment_subsidy_55": "työllistämistuki", "change_security": "muutosturva", "joint_purchase_training": "yhteishankinta",
+}
+TOPICS = (*TOPIC_FINNISH, "language_assessment", "service_needs", "request_human", "request_callback")
+TITLE_MAX = 44  # Telegram shows about 40 characters on a phone; a few titles need the Finnish name too
+
+
+@pytest.mark.parametrize("lang", langid.TIER1)
+def test_every_language_has_every_topic_title(lang: str) -> None:
+    titles = catalogues()[lang].topics
+    assert set(titles) == set(TOPICS), set(TOPICS) ^ set(titles)
+    for topic, title in titles.items():
+        assert title.strip() and "{" not in title and "\n" not in title, (lang, topic)
+        assert len(title) <= TITLE_MAX, (lang, topic, len(title))
+        if topic in TOPIC_FINNISH:
+            assert TOPIC_FINNISH[topic] in title.lower(), (lang, topic, title)
+    assert len(set(titles.values())) == len(titles), f"{lang}: two topics share a title"
 
 
 def test_missing_text_falls_back_visibly() -> None:
