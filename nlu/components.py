@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache, lru_cache
 from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import ENTITIES, METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -175,3 +177,119 @@ class DiacriticFolder(GraphComponent):
         return messages
 
 
+
+
+# Snowball stemmers (PyStemmer) where one exists for the language; Ukrainian has none, so its
+# words are lemmatised with pymorphy3's Ukrainian dictionary; Somali keeps its folded words.
+_SNOWBALL = {"fi": "finnish", "sv": "swedish", "en": "english", "et": "estonian", "ru": "russian",
+             "ar": "arabic"}
+
+
+@cache
+def _snowball(language: str) -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer(_SNOWBALL[language])
+
+
+@lru_cache(maxsize=1)
+def _morph_uk() -> Any:
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer(lang="uk")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str, language: str) -> str:
+    """The word's stem (or lemma) in `language`, folded like every other token: 'työttömyysturvasta'
+    → 'tyottomyysturv', 'сотрудников' → 'сотрудник', 'працівників' → 'працівник'."""
+    lower = word.lower()
+    if language in _SNOWBALL:
+        lower = _snowball(language).stemWord(lower)
+    elif language == "uk" and lower.isalpha():
+        lower = _morph_uk().parse(lower)[0].normal_form
+    return fold(lower)
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
+)
+class Stemmer(GraphComponent):
+    """Gives each token two forms for the count vectorizers: its folded surface form as `text`
+    (read by the character n-grams, which keep endings and typos) and its folded stem as `lemma`
+    (read by the word n-grams, so 'irtisanoa', 'irtisanomaan' and 'irtisanomiset' are one word).
+
+    The stemmer follows the message's language: the hub's decision, or the detector's for
+    training examples and messages that come without one.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> Stemmer:
+        return cls()
+
+    @staticmethod
+    def _language(message: Message) -> str:
+        found = message.get(LANGUAGE)
+        if isinstance(found, dict) and isinstance(found.get("language"), str):
+            return str(found["language"])
+        return langid.detect(message.get(TEXT) or "", []).language
+
+    def _stem_tokens(self, message: Message) -> None:
+        tokens = message.get(f"{TEXT}_tokens") or []
+        if not tokens:
+            return
+        language = self._language(message)
+        for token in tokens:
+            original = token.text
+            token.text = fold(original)
+            token.lemma = stem(original, language)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._stem_tokens(example)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._stem_tokens(message)
+        return messages
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class TfidfLogisticRegression(LogisticRegressionClassifier):
+    """Rasa's logistic regression over the count features re-weighted as TF-IDF (sublinear term
+    frequency, rows L2-normalised), with its regularisation as configuration.
+
+    Raw counts let long messages and frequent words dominate; TF-IDF weighs the words that tell
+    intents apart. On the held-out and blind sets it was right more often than raw counts at
+    every C tried (docs/quality.md).
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {**LogisticRegressionClassifier.get_default_config(), "C": 10.0}
+
+    def __init__(self, config: Dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource) -> None:
+        super().__init__(config, name, model_storage, resource)
+        from sklearn.feature_extraction.text import TfidfTransformer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+
+        self.clf = Pipeline([
+            ("tfidf", TfidfTransformer(sublinear_tf=True)),
+            ("lr", LogisticRegression(C=float(self.config["C"]), solver=self.config["solver"],
+                                      max_iter=self.config["max_iter"], class_weight="balanced",
+                                      tol=self.config["tol"], random_state=self.config["random_state"])),
+        ])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.components import DiacriticFolder, LanguageIdentifier, fold
+from nlu.components import DiacriticFolder, LanguageIdentifier, Stemmer, fold, stem
 
 
 def _identify(text: str, metadata: dict | None = None) -> Message:
@@ -54,3 +54,26 @@ def test_folder_sets_lemmas() -> None:
     WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
     DiacriticFolder().process([message])
     assert [t.lemma for t in message.get("text_tokens")] == ["tyottomyysturva", "paivaraha"]
+
+
+def _stemmed(text: str, metadata: dict | None = None) -> list[tuple[str, str]]:
+    message = _identify(text, metadata)
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
+    DiacriticFolder().process([message])
+    Stemmer().process([message])
+    return [(t.text, t.lemma) for t in message.get("text_tokens")]
+
+
+def test_stemmer_gives_word_ngrams_stems_and_char_ngrams_folded_words() -> None:
+    assert _stemmed("Joudumme irtisanomaan") == [("joudumme", "joudu"), ("irtisanomaan", "irtisanom")]
+    assert _stemmed("нужно сократить сотрудников")[2] == ("сотрудников", "сотрудник")
+    # Ukrainian has no Snowball stemmer: pymorphy3's dictionary gives the lemma
+    assert _stemmed("мусимо звільнити працівників")[2] == ("працівників", "працівник")
+    # the hub's decision chooses the stemmer; a language without one keeps the folded word
+    assert _stemmed("shaqaalaha waan dhimaynaa", {"language": "so"})[0] == ("shaqaalaha", "shaqaalaha")
+
+
+def test_stem_is_the_same_for_inflected_forms() -> None:
+    assert stem("työttömyysturvasta", "fi") == stem("työttömyysturva", "fi")
+    assert stem("uppsägningar", "sv") == stem("uppsägning", "sv")
+    assert stem("сокращения", "ru") == stem("сокращение", "ru")
