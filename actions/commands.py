@@ -8,7 +8,7 @@ metadata (`metadata.guidance`), so data flows one way: hub → Rasa → hub.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -28,6 +28,11 @@ def guidance(dispatcher: CollectingDispatcher, *, text: Optional[str], start: Op
     if start is not None:
         body.update(start=start, role_hint=role_hint, topic=topic)
     dispatcher.utter_message(json_message=body)
+
+
+def clarify(dispatcher: CollectingDispatcher, *, options: List[str]) -> None:
+    """Ask which of these topics the customer meant: the hub says it with a button for each."""
+    dispatcher.utter_message(json_message={KEY: "clarify", "options": list(options)})
 
 
 def hub_metadata(tracker: Tracker) -> Dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The friendly fallback: rephrase once, then offer a human."""
+"""The friendly fallback: ask which topic was meant when two were close, else rephrase once, then
+offer a human."""
 
 from __future__ import annotations
 
@@ -8,7 +9,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import commands
+
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+# Intents that are not a topic to offer as "did you mean": the conversation's own moves.
+NOT_TOPICS = frozenset({"nlu_fallback", "out_of_scope", "greet", "thanks", "goodbye", "bot_challenge",
+                        "switch_language", "request_human"})
+# A message is worth a clarifying question when its two most likely topics are both at least
+# CLARIFY_FLOOR likely and the runner-up is within CLARIFY_GAP of the first (docs/quality.md):
+# below the floor the model is guessing, and a list of guesses helps nobody.
+CLARIFY_FLOOR = 0.15
+CLARIFY_GAP = 0.2
+CLARIFY_OPTIONS = 3
 MISSES_BEFORE_HUMAN = 2  # offer a human
 MISSES_BEFORE_HANDOFF = 3  # hand off without asking again
 
@@ -29,6 +41,19 @@ def consecutive_misses(events: List[Dict[str, Any]]) -> int:
     return misses
 
 
+def close_topics(message: Dict[str, Any], floor: float = CLARIFY_FLOOR, gap: float = CLARIFY_GAP) -> List[str]:
+    """The two or three topics the classifier hesitated between, most likely first; empty when
+    one clearly led, when the message fits no topic, or when the best guess is out of scope."""
+    ranking = [r for r in message.get("intent_ranking") or [] if isinstance(r, dict) and r.get("name") != "nlu_fallback"]
+    if not ranking or ranking[0].get("name") in NOT_TOPICS:
+        return []
+    topics = [(str(r["name"]), float(r.get("confidence") or 0.0)) for r in ranking if r.get("name") not in NOT_TOPICS]
+    if len(topics) < 2 or topics[1][1] < floor or topics[0][1] - topics[1][1] > gap:
+        return []
+    best = topics[0][1]
+    return [name for name, confidence in topics[:CLARIFY_OPTIONS] if confidence >= floor and best - confidence <= gap]
+
+
 class ActionLuotsiFallback(Action):
     def name(self) -> str:
         return "action_luotsi_fallback"
@@ -40,7 +65,10 @@ class ActionLuotsiFallback(Action):
         misses = consecutive_misses(tracker.events)
         if misses >= MISSES_BEFORE_HANDOFF:
             return [FollowupAction("action_handoff")]
-        if misses >= MISSES_BEFORE_HUMAN:
+        options = close_topics(tracker.latest_message or {}) if intent == "nlu_fallback" else []
+        if options:
+            commands.clarify(dispatcher, options=options)
+        elif misses >= MISSES_BEFORE_HUMAN:
             dispatcher.utter_message(response="utter_fallback_offer_human")
         elif intent == "out_of_scope":
             dispatcher.utter_message(response="utter_out_of_scope")

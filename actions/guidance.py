@@ -21,7 +21,7 @@ from actions import commands
 from actions.handoff import last_topic
 
 FLOW_OF_INTENT = {"language_assessment": "assessment", "service_needs": "needs", "request_callback": "callback"}
-EMPLOYER_INTENTS = {"recruiting_help", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
+EMPLOYER_INTENTS = {"recruiting_help", "hiring_supports", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
                     "employment_subsidy_55", "change_security", "joint_purchase_training"}
 JOBSEEKER_INTENTS = {"register_jobseeker", "unemployment_benefit", "jobseeker_obligations", "initial_interview",
                      "job_search_help", "labour_market_training", "self_motivated_study", "startup_grant",

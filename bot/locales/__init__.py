@@ -29,6 +29,8 @@ class Catalogue:
     name: str
     responses: dict[str, dict[str, Any]]
     ui: dict[str, str]
+    # a short button title per topic (intent), with the service's official Finnish name
+    topics: dict[str, str]
 
 
 def _load(path: Path) -> Catalogue:
@@ -38,6 +40,7 @@ def _load(path: Path) -> Catalogue:
         name=data.get("name", data["language"]),
         responses=data.get("responses") or {},
         ui={k: str(v) for k, v in (data.get("ui") or {}).items()},
+        topics={k: str(v) for k, v in (data.get("topics") or {}).items()},
     )
 
 
@@ -93,3 +96,13 @@ def ui_strings(language: str | None) -> dict[str, str]:
     if cat:
         strings.update(cat.ui)
     return strings
+
+
+def topic_title(topic: str, language: str | None) -> str | None:
+    """A topic's button title in `language`, English when that language lacks it; None for a
+    topic no catalogue names."""
+    cats = catalogues()
+    cat = cats.get(language or "")
+    if cat and topic in cat.topics:
+        return cat.topics[topic]
+    return cats[FALLBACK_LANGUAGE].topics.get(topic)

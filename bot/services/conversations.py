@@ -30,8 +30,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.locales import UnknownKey, render
-from bot.messages import InboundMessage, OutboundMessage, TicketRef, Turn
+from bot.locales import UnknownKey, render, topic_title
+from bot.messages import Button, InboundMessage, OutboundMessage, TicketRef, Turn
 from bot.models import Conversation, Message, Ticket, TicketEvent
 from bot.services import guidance
 from bot.services.attachments import NewAttachment, do_keep_attachment
@@ -252,6 +252,8 @@ def _carry_out(session: Session, prepared: Prepared, answers: list[Answer], *, n
             said = _say(answer, prepared.language)
             if said is not None:
                 out.append(said)
+        elif answer.name == "clarify":
+            out.append(clarify(answer.args.get("options"), prepared.language))
         else:
             conversation = conversation or session.get(Conversation, prepared.conversation_id)
             if conversation is None:
@@ -333,6 +335,24 @@ def disclosure(language: str) -> OutboundMessage:
     """The first answer of every conversation says that an automated assistant answers and how to
     reach a person (EU AI Act art. 50), in the customer's language."""
     return render("sys_ai_disclosure", language)
+
+
+CLARIFY_OPTIONS = 3
+
+
+def clarify(options: object, language: str) -> OutboundMessage:
+    """"Did you mean one of these?" with a button for each topic the assistant hesitated between
+    (Rasa's fallback action names them); a plain "say it in other words" when none is known."""
+    topics = [o for o in options if isinstance(o, str)] if isinstance(options, list) else []
+    buttons = []
+    for topic in dict.fromkeys(topics):
+        title = topic_title(topic, language)
+        if title is not None:
+            buttons.append(Button(title=title, payload=f"/{topic}"))
+    if not buttons:
+        return render("utter_fallback", language)
+    asked = render("sys_clarify", language)
+    return OutboundMessage(text=asked.text, buttons=tuple(buttons[:CLARIFY_OPTIONS]))
 
 
 def _say(command: Command, language: str) -> OutboundMessage | None:

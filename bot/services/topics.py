@@ -17,13 +17,13 @@ CALLBACK_QUEUE = "callbacks"
 TOPICS = frozenset({
     "register_jobseeker", "unemployment_benefit", "jobseeker_obligations", "initial_interview", "job_search_help",
     "labour_market_training", "self_motivated_study", "startup_grant", "learn_finnish", "competence_centre",
-    "youth_services", "interpreter", "contact_info", "recruiting_help", "pay_subsidy", "espoo_recruitment_subsidy",
-    "youth_employment_voucher", "employment_subsidy_55", "change_security", "joint_purchase_training",
+    "youth_services", "interpreter", "contact_info", "recruiting_help", "hiring_supports", "pay_subsidy",
+    "espoo_recruitment_subsidy", "youth_employment_voucher", "employment_subsidy_55", "change_security", "joint_purchase_training",
 })
 # A caller's "something else" in the phone menu: a topic with no common answer.
 OTHER_TOPICS = frozenset({"employer_other", "jobseeker_other"})
 EMPLOYER_TOPICS = frozenset({
-    "recruiting_help", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
+    "recruiting_help", "hiring_supports", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
     "employment_subsidy_55", "change_security", "joint_purchase_training", "employer_other",
 })
 URGENT = 10

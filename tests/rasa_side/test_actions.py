@@ -5,7 +5,7 @@ import asyncio
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.fallback import ActionLuotsiFallback, consecutive_misses
+from actions.fallback import ActionLuotsiFallback, close_topics, consecutive_misses
 
 
 def _user(intent: str) -> dict:
@@ -30,6 +30,31 @@ def test_first_miss_asks_to_rephrase_second_offers_a_human() -> None:
     assert _run([_user("nlu_fallback")])[0]["response"] == "utter_fallback"
     assert _run([_user("out_of_scope")])[0]["response"] == "utter_out_of_scope"
     assert _run([_user("nlu_fallback"), _user("nlu_fallback")])[0]["response"] == "utter_fallback_offer_human"
+
+
+def _hesitant(ranking: list[tuple[str, float]]) -> dict:
+    return {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"},
+                                            "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3}]
+                                            + [{"name": n, "confidence": c} for n, c in ranking]}}
+
+
+def test_close_topics_are_offered_as_a_clarifying_question() -> None:
+    said = _run([_hesitant([("change_security", 0.29), ("recruiting_help", 0.27), ("greet", 0.1),
+                            ("pay_subsidy", 0.05)])])
+    assert said[0]["custom"] == {"luotsi": "clarify", "options": ["change_security", "recruiting_help"]}
+
+
+def test_no_clarifying_question_when_one_topic_leads_or_nothing_fits() -> None:
+    assert close_topics({"intent_ranking": [{"name": "pay_subsidy", "confidence": 0.6},
+                                            {"name": "hiring_supports", "confidence": 0.2}]}) == []
+    # a scatter of guesses (gibberish) is not a question worth asking
+    assert close_topics({"intent_ranking": [{"name": "pay_subsidy", "confidence": 0.12},
+                                            {"name": "startup_grant", "confidence": 0.11}]}) == []
+    # the best guess is that the message is about something else
+    assert close_topics({"intent_ranking": [{"name": "out_of_scope", "confidence": 0.28},
+                                            {"name": "contact_info", "confidence": 0.27}]}) == []
+    said = _run([_hesitant([("pay_subsidy", 0.25), ("greet", 0.2)])])
+    assert said[0]["response"] == "utter_fallback"
 
 
 def test_a_understood_message_resets_the_count() -> None:
