@@ -1,0 +1,63 @@
+"""A clarifying question: when Rasa's fallback action names the close topics, the hub asks "did you
+mean" in the customer's language with a button for each (issue 14)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.locales import catalogues, render
+from bot.services.conversations import clarify
+from tests.factories import answers
+from tests.http_stub import serving
+
+
+def test_the_question_names_each_topic_in_the_customers_language() -> None:
+    asked = clarify(["change_security", "recruiting_help"], "ru")
+    assert asked.text == render("sys_clarify", "ru").text
+    topics = catalogues()["ru"].topics
+    assert [(b.title, b.payload) for b in asked.buttons] == [
+        (topics["change_security"], "/change_security"), (topics["recruiting_help"], "/recruiting_help")]
+
+
+def test_unknown_topics_are_dropped_and_none_left_asks_to_rephrase() -> None:
+    assert [b.payload for b in clarify(["pay_subsidy", "<script>", 7, "pay_subsidy"], "fi").buttons] == ["/pay_subsidy"]
+    assert clarify(["no_such_topic"], "so").text == render("utter_fallback", "so").text
+    assert clarify("not a list", "en").text == render("utter_fallback", "en").text
+    assert len(clarify(["pay_subsidy", "hiring_supports", "recruiting_help", "startup_grant"], "en").buttons) == 3
+
+
+@pytest.fixture
+def clarifying_rasa() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            data = json.dumps([{"custom": {"luotsi": "clarify",
+                                           "options": ["hiring_supports", "pay_subsidy"]}}]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    with serving(Handler) as url:
+        yield url
+
+
+def test_the_chat_api_asks_back_with_buttons(settings: Settings, clarifying_rasa: str) -> None:
+    with TestClient(create_app(settings.model_copy(update={"rasa_url": clarifying_rasa}))) as hub:
+        turn = hub.post("/api/chat", json={"conversation_id": "c" * 32,
+                                           "text": "какую помощь можно получить если взять человека на работу"}).json()
+    replies = answers(turn["replies"])
+    assert turn["language"] == "ru" and turn["ticket"] is None
+    assert replies[0]["text"] == render("sys_clarify", "ru").text
+    assert [b["payload"] for b in replies[0]["buttons"]] == ["/hiring_supports", "/pay_subsidy"]
