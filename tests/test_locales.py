@@ -159,6 +159,15 @@ def test_every_language_has_every_topic_title(lang: str) -> None:
     assert len(set(titles.values())) == len(titles), f"{lang}: two topics share a title"
 
 
+def test_arabic_numbers_read_right_to_left() -> None:
+    """In a right-to-left line "18–29" shows as 29–18 and "+5" as 5+: Arabic says the range and the
+    extra in words (the callback texts' example phone number aside)."""
+    texts = {k: e["text"] for k, e in catalogues()["ar"].responses.items() if not k.startswith("sys_callback")}
+    texts |= {k: str(v) for k, v in catalogues()["ar"].topics.items()}
+    for key, text in texts.items():
+        assert not re.search(r"\d\s?[–-]\s?\d|\+\d|\d\+", text), (key, text)
+
+
 def test_missing_text_falls_back_visibly() -> None:
     cat = catalogues()["so"]
     saved = cat.responses.pop("utter_thanks")
