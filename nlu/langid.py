@@ -143,6 +143,7 @@ _UK_ONLY = set("іїєґ")
 _RU_ONLY = set("ыэъё")
 _PERSIAN_ONLY = set("پچژگکی")  # ی and ک are Persian forms; Arabic uses ي and ك
 _URDU_ONLY = set("ٹڈڑںےھ")
+_ARABIC_ONLY = set("ةيكى")
 
 
 def _script_counts(text: str) -> dict[str, int]:
@@ -178,6 +179,15 @@ def _script_counts(text: str) -> dict[str, int]:
         else:
             s = "latin"
         counts[s] = counts.get(s, 0) + 1
+    return counts
+
+
+def _script_words(words: Sequence[str]) -> dict[str, int]:
+    """How many words are written in each script (a word's script is its first letter's)."""
+    counts: dict[str, int] = {}
+    for word in words:
+        script = next(iter(_script_counts(word[:1])), "latin")
+        counts[script] = counts.get(script, 0) + 1
     return counts
 
 
@@ -237,9 +247,10 @@ _NOISE_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\S+|[#@]\w+", re.UNICODE
 _FINNISH_TERMS = re.compile(
     r"\b(?:palkkatu(?:ki|en|kea)|starttiraha[a-z]*|työmarkkinatori[a-z]*|tyomarkkinatori[a-z]*|"
     r"työttömyyskassa[a-z]*|tyottomyyskassa[a-z]*|työmarkkinatu(?:ki|en)|tyomarkkinatu(?:ki|en)|"
-    r"peruspäiväraha[a-z]*|peruspaivaraha[a-z]*|ansiosidonnai\w*|kotoutumiskoulutu\w*|"
+    r"peruspäiväraha[a-z]*|peruspaivaraha[a-z]*|päiväraha\w*|paivaraha\w*|ansiosidonnai\w*|kotoutumiskoulutu\w*|"
     r"kotoutumissuunnitelm\w*|työvoimakoulutu\w*|tyovoimakoulutu\w*|omaehtoi\w*|osaamiskeskus\w*|"
-    r"muutosturva\w*|työllistämistu\w*|tyollistamistu\w*|työllistymisseteli\w*|tyollistymisseteli\w*|"
+    r"muutosturva\w*|työllistämistu\w*|tyollistamistu\w*|(?:nuorten )?(?:työllistymisseteli\w*|tyollistymisseteli\w*)|"
+    r"työkkär\w*|tyokkar\w*|työpaikkailmoitu\w*|"
     r"rekrytointitu\w*|yhteishankintakoulutu\w*|rekrykoulutu\w*|täsmäkoulutu\w*|muutoskoulutu\w*|"
     r"alkuhaastattelu\w*|työtarjou\w*|työllisyyspalvelu\w*|tyollisyyspalvelu\w*|karenssi\w*|"
     r"työllistymissuunnitelm\w*|työkokeilu\w*|tyokokeilu\w*|oma asiointi\w*|kela|koske|ohjaamo\w*|omnia|te-toimisto\w*|espoo\w*|helsinki|vantaa|"
@@ -426,6 +437,20 @@ def _close_call(scores: dict[str, float]) -> bool:
     return lead < LANGDETECT_WEIGHT / (1 - LANGDETECT_WEIGHT)
 
 
+def _beside_finnish_words(words: Sequence[str], candidates: tuple[str, ...]) -> str | None:
+    """The language of a message once its Finnish-looking words (with ä or ö) are set aside, when
+    that is clearly another tier-1 language: 'sidee ku dhigaa työpaikkailmoitus' is Somali with a
+    Finnish word in it, not Finnish."""
+    rest = [w for w in words if not set(w) & set("äö")]
+    if len(rest) < 3 or len(rest) == len(words):
+        return None
+    scores = lingua_scores(" ".join(rest), candidates)
+    best = max(scores, key=lambda k: scores[k]) if scores else None
+    if best in TIER1 and best != "fi" and scores[best] >= 0.9:
+        return best
+    return None
+
+
 def detect(text: str, hints: Iterable[str | None] | None = None, *, thorough: bool = True) -> Detection:
     """Identify the language of one message.
 
@@ -452,6 +477,16 @@ def detect(text: str, hints: Iterable[str | None] | None = None, *, thorough: bo
     if "han" in scripts:
         scripts["han"] *= 3  # a Han character carries about a word; "怎么申请starttiraha" is Chinese
     main_script = max(scripts, key=lambda s: scripts[s])
+    if main_script == "latin" and len(scripts) > 1:
+        # Latin words beside Arabic or Cyrillic ones are Finnish terms or names typed into the
+        # customer's own language ("بدي اعمل tyonhakuprofiili كيف"): the other script decides.
+        by_words = _script_words(content_words or words)
+        other = max((s for s in by_words if s != "latin"), key=lambda s: by_words[s], default=None)
+        if other is not None and by_words[other] >= min(2, len(words) - 1):
+            main_script = other
+            content = " ".join(w for w in content_words or words if _script_words([w]).get(other))
+            content_words = _words(content)
+            letters = set(content)
     letters = set((content if content_words else stripped).lower())
     if main_script == "cyrillic":
         if letters & _UK_ONLY and not letters & _RU_ONLY:
@@ -492,8 +527,11 @@ def detect(text: str, hints: Iterable[str | None] | None = None, *, thorough: bo
         if letters & _URDU_ONLY:
             return Detection("ur", 0.8, "script")
         candidates: tuple[str, ...] = ("ar", "fa")
-        if letters & _PERSIAN_ONLY and not set("ةيكى") & letters:
+        if letters & _PERSIAN_ONLY and not _ARABIC_ONLY & letters:
             return Detection("fa", 0.95, "script")
+        if letters & _ARABIC_ONLY and not _PERSIAN_ONLY & letters:
+            # Persian keyboards write ی and ک; Arabic ي, ك, ة and ى
+            return Detection("ar", 0.95, "script")
     elif main_script == "cyrillic":
         candidates = ("ru", "uk")
     else:
@@ -507,6 +545,10 @@ def detect(text: str, hints: Iterable[str | None] | None = None, *, thorough: bo
                       for k in set(scores) | set(ld)}
     if not scores:
         return Detection(prior[0] if prior else UNDETERMINED, 0.3 if prior else 0.0, "no-scores")
+    if main_script == "latin" and max(scores, key=lambda k: scores[k]) == "fi":
+        other = _beside_finnish_words(content_words, candidates)
+        if other:
+            return Detection(other, 0.8, "beside-finnish")
 
     if len(content_words) <= 3:
         # Population prior: in Espoo a short message is far likelier tier 1 than anything else.

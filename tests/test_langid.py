@@ -41,6 +41,11 @@ from scripts.eval_langid import SETS, evaluate, load_cases
         ("що таке starttiraha", [], "uk"),  # no letter tells, the words do
         ("怎么申请starttiraha", [], "zh"),  # a Finnish term glued to Chinese
         ("merci", [], "fr"),  # a tier-2 thanks alone
+        ("بدي اعمل tyonhakuprofiili كيف", [], "ar"),  # a long Finnish word does not outweigh Arabic words
+        ("хочу в ammattikorkeakoulu и при этом получать työttömyysetuus", [], "ru"),
+        ("sidee ku dhigaa työpaikkailmoitus työmarkkinatori", [], "so"),  # Finnish words set aside
+        ("what is nuorten työllistymisseteli", [], "en"),
+        ("كم طلب وظيفه لازم ارسل كل شهر", [], "ar"),  # Arabic letters ي ك and no Persian ones
     ],
 )
 def test_detects(text: str, hints: list[str], expected: str) -> None:
