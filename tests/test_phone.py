@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.db import make_engine, make_sessionmaker
 from bot.locales import render
 from bot.models import Shift, Ticket
-from bot.services.callbacks import DEFAULT_WINDOWS, parse_windows, use_windows, window_values
+from bot.services.callbacks import DEFAULT_WINDOWS, parse_windows, window_values
 from integrations.phone.signature import compute_signature
 
 TOKEN = "phone-auth-token-123"
@@ -250,19 +250,16 @@ def test_the_callback_windows_are_configuration(phone_settings: Settings, clock:
     app = create_app(settings)
     app.dependency_overrides[get_now] = lambda: clock.now
     clock.now = datetime(2026, 12, 4, 17, 30, tzinfo=HELSINKI).astimezone(timezone.utc)  # Friday evening
-    try:
-        with TestClient(app) as client:
-            call(client, sid="CA0110")
-            press(client, "language", "1", sid="CA0110")  # Finnish
-            press(client, "role", "1", sid="CA0110")
-            press(client, "topic", "1", sid="CA0110")
-            menu = says(press(client, "callback", "1", sid="CA0110"))[0][1]
-            assert "kello 9 ja 11 välillä, paina 1" in menu and "kello 13 ja 15:30 välillä, paina 2" in menu
-            assert "8" not in menu and "16" not in menu
-            confirmed = says(press(client, "window", "1", sid="CA0110"))[0][1]
-            assert confirmed == render("sys_phone_callback_confirmed", "fi", date="07.12.2026", window="9 ja 11").text
-    finally:
-        use_windows(parse_windows(DEFAULT_WINDOWS))  # what the next app's phone menu starts from
+    with TestClient(app) as client:
+        call(client, sid="CA0110")
+        press(client, "language", "1", sid="CA0110")  # Finnish
+        press(client, "role", "1", sid="CA0110")
+        press(client, "topic", "1", sid="CA0110")
+        menu = says(press(client, "callback", "1", sid="CA0110"))[0][1]
+        assert "kello 9 ja 11 välillä, paina 1" in menu and "kello 13 ja 15:30 välillä, paina 2" in menu
+        assert "8" not in menu and "16" not in menu
+        confirmed = says(press(client, "window", "1", sid="CA0110"))[0][1]
+        assert confirmed == render("sys_phone_callback_confirmed", "fi", date="07.12.2026", window="9 ja 11").text
     with _db(settings) as db:
         ticket = db.scalars(select(Ticket).where(Ticket.queue == "callbacks")).one()
         assert ticket.contact is not None and ticket.contact["window_hours"] == "09:00-11:00"

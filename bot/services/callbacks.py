@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import phonenumbers
@@ -63,17 +64,9 @@ def parse_windows(spec: str) -> dict[str, tuple[time, time]]:
     return windows
 
 
-# The windows in force for callers that pass none of their own: the phone menu (bot/services/calls.py
-# reads this mapping) and an adviser's retry of a ticket that predates the stored span. The phone
-# adapter sets it from the settings on each request (`use_windows`); the chat passes its own.
-WINDOWS: dict[str, tuple[time, time]] = parse_windows(DEFAULT_WINDOWS)
-
-
-def use_windows(windows: Windows) -> None:
-    """Make `windows` the ones in force (in place: modules that imported WINDOWS see them)."""
-    if dict(windows) != WINDOWS:
-        WINDOWS.clear()
-        WINDOWS.update(windows)
+# The default windows, for callers that pass none of their own (an adviser's retry of a ticket that
+# predates the stored span); the chat and the phone menu pass the configured ones. Never changed.
+WINDOWS: Windows = MappingProxyType(parse_windows(DEFAULT_WINDOWS))
 
 
 def clock(at: time) -> str:

@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session
 from bot.errors import NotFound
 from bot.models import Conversation, PhoneCall
 from bot.services import shifts, topics
-from bot.services.callbacks import WINDOWS, BadNumber, check_phone_number, do_request_callback, spoken_date
+from bot.services.callbacks import (
+    BadNumber,
+    Windows,
+    check_phone_number,
+    clock,
+    do_request_callback,
+    parse_windows,
+    spoken_date,
+)
 from bot.services.conversations import access_conversation_by_identity, do_keep_message
 
 log = logging.getLogger(__name__)
@@ -45,11 +53,13 @@ class CallContext:
     home_area: str
     reopen_days: int
     number_of: Callable[[str, str], str | None]  # (queue, city) → the number that city answers it on
+    windows: Windows  # the callback windows offered (LUOTSI_CALLBACK_WINDOWS)
 
     @classmethod
     def from_settings(cls, settings: Any) -> CallContext:
         return cls(hours=shifts.OpeningHours.parse(settings.opening_hours), home_area=settings.home_area,
-                   reopen_days=settings.reopen_days, number_of=settings.phone_number_of)
+                   reopen_days=settings.reopen_days, number_of=settings.phone_number_of,
+                   windows=parse_windows(settings.callback_windows))
 
 
 # --- what the caller hears next -----------------------------------------------------------------
@@ -156,7 +166,8 @@ def do_end_call(session: Session, *, call_sid: str, status: str | None, now: dat
     if call is None or status not in ENDED or call.step in ("done", "connecting", "abandoned") or not call.caller:
         return
     local = now.astimezone(shifts.HELSINKI).time()
-    window = "afternoon" if WINDOWS["morning"][1] <= local < WINDOWS["afternoon"][1] else "morning"
+    windows = context.windows
+    window = "afternoon" if windows["morning"][1] <= local < windows["afternoon"][1] else "morning"
     call.callback_number = call.callback_number or call.caller
     _request_callback(session, call, window, now, context, abandoned=True)
     call.step = "abandoned"
@@ -288,8 +299,8 @@ def _window(session: Session, call: PhoneCall, digits: str | None, dial_status: 
         window = "morning" if digits == "1" else "afternoon"
         due = _request_callback(session, call, window, now, context, abandoned=False)
         call.step = "done"
-        start, end = WINDOWS[window]
-        spoken = f"{start.hour} {AND.get(call.language or 'en', 'and')} {end.hour}"
+        start, end = context.windows[window]
+        spoken = f"{clock(start)} {AND.get(call.language or 'en', 'and')} {clock(end)}"
         return Goodbye(call.language, Prompt("sys_phone_callback_confirmed", {"date": spoken_date(due), "window": spoken}))
     return _again(call, digits, _ask(call, "window", "sys_phone_window_menu"))
 
@@ -299,7 +310,7 @@ def _request_callback(session: Session, call: PhoneCall, window: str, now: datet
     result = do_request_callback(
         session, conversation_id=call.conversation_id, phone=call.callback_number or call.caller or "",
         window=window, topic=call.topic, now=now, hours=context.hours, home_area=context.home_area,
-        reopen_days=context.reopen_days, abandoned=abandoned)
+        reopen_days=context.reopen_days, abandoned=abandoned, windows=context.windows)
     call.ticket_id = result.ticket.id
     log.info("phone.callback call=%s ticket=%s abandoned=%s", call.call_sid[-6:], result.ticket.id, abandoned)
     return result.due

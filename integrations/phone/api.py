@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.locales import render
 from bot.schemas.common import ErrorPublic
 from bot.services import calls
-from bot.services.callbacks import parse_windows, use_windows, window_values
+from bot.services.callbacks import parse_windows, window_values
 from bot.services.conversations import in_db
 from integrations.phone.signature import check_signature
 from integrations.phone.twiml import Response as TwiML
@@ -144,7 +144,6 @@ async def create_menu_step(step: str, request: Request, settings: Config, now: N
     except Forbidden:
         return _forbidden()
     context = calls.CallContext.from_settings(settings)
-    use_windows(parse_windows(settings.callback_windows))  # the menu's service reads the windows in force
     reply = await in_db(request.app.state.sessionmaker, lambda session: calls.do_answer_call_step(
         session, call_sid=params.get("CallSid", "")[:64], step=step, digits=params.get("Digits"),
         dial_status=params.get("DialCallStatus"), now=now, context=context))
@@ -159,7 +158,6 @@ async def create_status(request: Request, settings: Config, now: Now) -> Respons
     except Forbidden:
         return _forbidden()
     context = calls.CallContext.from_settings(settings)
-    use_windows(parse_windows(settings.callback_windows))
     await in_db(request.app.state.sessionmaker, lambda session: calls.do_end_call(
         session, call_sid=params.get("CallSid", "")[:64], status=params.get("CallStatus"), now=now, context=context))
     return Response(status_code=204)

@@ -15,13 +15,14 @@ from bot.config import Settings
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.errors import NotFound
 from bot.models import Conversation, Message, PhoneCall, Shift, Ticket
-from bot.services import calls, shifts, topics
+from bot.services import callbacks, calls, shifts, topics
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # a Wednesday, 10:00 in Helsinki
 CALLER = "+358401234567"
 NUMBERS = {("employer_advisory", "vantaa"): "+358933333333"}
 CONTEXT = calls.CallContext(hours=shifts.OpeningHours.parse("mon-fri 08:00-16:00"), home_area="espoo",
-                            reopen_days=7, number_of=lambda queue, city: NUMBERS.get((queue, city)))
+                            reopen_days=7, number_of=lambda queue, city: NUMBERS.get((queue, city)),
+                            windows=callbacks.WINDOWS)
 
 
 @pytest.fixture
