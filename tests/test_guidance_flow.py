@@ -215,3 +215,26 @@ def test_an_employer_who_recruits_is_asked_about_the_person_to_hire(hub: TestCli
         record = db.get(Conversation, cid).service_needs  # type: ignore[union-attr]
     assert record is not None and record["profile"]["hiree"]["age"] == 25
     assert {"espoo_rekrytointituki", "nuorten_tyollistymisseteli", "palkkatuki"} <= {s["code"] for s in record["services"]}
+
+
+def test_an_employer_hiring_a_newcomer_is_asked_when_the_first_permit_came(hub: TestClient, settings: Settings) -> None:
+    """Pay subsidy's target group 'immigrants with an integration plan' (facts): the mapping asks the
+    years since the hiree's first residence permit and offers palkkatuki within 3 years."""
+    cid = _conversation(settings, "en")
+    cat = guidance("en")
+    _turn(hub, cid, start="needs", role_hint="employer")
+    step = _turn(hub, cid, text="recruit")
+    asked = []
+    replies = {"hiree_age": "35", "hiree_municipality": "vantaa", "hiree_unemployed_months": "2",
+               "hiree_education": "tertiary", "hiree_foreign_language_speaker": "yes",
+               "hiree_years_since_first_residence_permit": "1"}
+    for _ in range(12):
+        if step["done"]:
+            break
+        question = next(k for k, q in cat["questions"].items() if q["text"] in _texts(step))
+        asked.append(question)
+        step = _turn(hub, cid, text=replies.get(question, "skip"))
+    assert step["done"] and "hiree_years_since_first_residence_permit" in asked
+    with _db(settings) as db:
+        record = db.get(Conversation, cid).service_needs  # type: ignore[union-attr]
+    assert "palkkatuki" in {s["code"] for s in record["services"]}  # type: ignore[index]

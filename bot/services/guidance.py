@@ -48,7 +48,8 @@ ASK_ORDER = ("age", "municipality", "registered_jobseeker", "unemployed_months",
              "foreign_language_speaker", "years_since_first_residence_permit", "finnish_level", "dismissed",
              "years_with_employer")
 EMPLOYER_ORDER = ("employer_goal", "company_size", "dismissals_planned", "hiree.age", "hiree.municipality",
-                  "hiree.unemployed_months", "hiree.education", "hiree.foreign_language_speaker")
+                  "hiree.unemployed_months", "hiree.education", "hiree.foreign_language_speaker",
+                  "hiree.years_since_first_residence_permit")
 NUMBER_FIELDS = {"age", "unemployed_months", "years_since_first_residence_permit", "years_with_employer",
                  "company_size", "dismissals_planned"}
 YES_NO_FIELDS = {"registered_jobseeker", "foreign_language_speaker", "dismissed"}
