@@ -71,6 +71,7 @@ test: lint rasa-test unit
 eval: model
 	@$(HUB)/python scripts/eval_langid.py
 	@PYTHONPATH=. TF_CPP_MIN_LOG_LEVEL=2 $(RASA)/python scripts/eval_nlu.py
+	@$(HUB)/python scripts/eval_chat.py
 
 bench: model services
 	@$(HUB)/python scripts/bench.py

@@ -293,3 +293,30 @@ class TfidfLogisticRegression(LogisticRegressionClassifier):
                                       max_iter=self.config["max_iter"], class_weight="balanced",
                                       tol=self.config["tol"], random_state=self.config["random_state"])),
         ])
+
+    # The pipeline's TF-IDF step keeps its weights as a SciPy sparse matrix, which skops does not
+    # trust by default; that one type is allowed, nothing else (Rasa's own load would silently give
+    # an untrained classifier instead).
+    TRUSTED_TYPES = frozenset({"scipy.sparse._csr.csr_matrix"})
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> TfidfLogisticRegression:
+        import skops.io as sio
+
+        with model_storage.read_from(resource) as model_dir:
+            path = model_dir / f"{resource.name}.skops"
+            untrusted = sio.get_untrusted_types(file=path)
+            unexpected = set(untrusted) - cls.TRUSTED_TYPES
+            if unexpected:
+                raise ValueError(f"the intent classifier holds unexpected types: {sorted(unexpected)}")
+            classifier = sio.load(path, trusted=untrusted)
+        component = cls(config, execution_context.node_name, model_storage, resource)
+        component.clf = classifier
+        return component
