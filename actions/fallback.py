@@ -3,7 +3,7 @@ offer a human."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction
@@ -54,6 +54,14 @@ def close_topics(message: Dict[str, Any], floor: float = CLARIFY_FLOOR, gap: flo
     return [name for name, confidence in topics[:CLARIFY_OPTIONS] if confidence >= floor and best - confidence <= gap]
 
 
+def _likeliest(message: Dict[str, Any]) -> Optional[str]:
+    """The classifier's best guess under the fallback (which Rasa puts first in the ranking)."""
+    for entry in message.get("intent_ranking") or []:
+        if isinstance(entry, dict) and entry.get("name") != "nlu_fallback":
+            return str(entry.get("name"))
+    return None
+
+
 class ActionLuotsiFallback(Action):
     def name(self) -> str:
         return "action_luotsi_fallback"
@@ -70,7 +78,8 @@ class ActionLuotsiFallback(Action):
             commands.clarify(dispatcher, options=options)
         elif misses >= MISSES_BEFORE_HUMAN:
             dispatcher.utter_message(response="utter_fallback_offer_human")
-        elif intent == "out_of_scope":
+        elif intent == "out_of_scope" or _likeliest(tracker.latest_message or {}) == "out_of_scope":
+            # unsure, but most likely about something else: say what the assistant is for
             dispatcher.utter_message(response="utter_out_of_scope")
         else:
             dispatcher.utter_message(response="utter_fallback")

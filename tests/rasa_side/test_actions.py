@@ -57,6 +57,11 @@ def test_no_clarifying_question_when_one_topic_leads_or_nothing_fits() -> None:
     assert said[0]["response"] == "utter_fallback"
 
 
+def test_an_unsure_guess_of_out_of_scope_says_what_the_assistant_is_for() -> None:
+    said = _run([_hesitant([("out_of_scope", 0.25), ("contact_info", 0.05)])])
+    assert said[0]["response"] == "utter_out_of_scope"
+
+
 def test_a_understood_message_resets_the_count() -> None:
     events = [_user("nlu_fallback"), _user("pay_subsidy"), _user("nlu_fallback")]
     assert _run(events)[0]["response"] == "utter_fallback"
