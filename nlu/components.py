@@ -12,6 +12,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import ENTITIES, METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -211,6 +212,28 @@ def stem(word: str, language: str) -> str:
     return fold(lower)
 
 
+# A person's age, as customers write it in each tier-1 language: "22-vuotias", "58 v", "en 60-åring",
+# "a 24-year-old", "aged 57", "24 aastane", "парня 23 лет", "працівника 57 років", "عمره 58 سنة",
+# "wiil 20 jir ah". The age decides between the youth voucher, the 55+ subsidy and Ohjaamo, and a
+# word classifier cannot read numbers; the age group becomes a word of its own (AGE_WORDS).
+_AGE = re.compile(
+    r"(?<!\d)(\d{2})\s?-?\s?(?:v\b|vuotia|vuotias|vee\b|åring|årig|år gammal|years?[- ]old|yrs?[- ]old|y/?o\b|"
+    r"aastane|aastased|лет|летн|годовал|рок|річн|سنة|سنه|عام|jir)"
+    r"|(?:aged|age|ikä|ålder|vanus|возраст|вік|عمره|عمرها|da'da)\s*:?\s*(\d{2})(?!\d)",
+    re.IGNORECASE,
+)
+
+
+def age_word(text: str) -> str | None:
+    """The age group a message speaks of, as a word the classifier can learn from, or None."""
+    digits = text.translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))
+    for match in _AGE.finditer(digits):
+        age = int(match.group(1) or match.group(2))
+        if 15 <= age <= 79:
+            return "ageunder18" if age < 18 else "age18to29" if age < 30 else "age30to54" if age < 55 else "age55plus"
+    return None
+
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
 )
@@ -218,6 +241,7 @@ class Stemmer(GraphComponent):
     """Gives each token two forms for the count vectorizers: its folded surface form as `text`
     (read by the character n-grams, which keep endings and typos) and its folded stem as `lemma`
     (read by the word n-grams, so 'irtisanoa', 'irtisanomaan' and 'irtisanomiset' are one word).
+    A person's age in the message adds one word for the word n-grams: its age group (`age_word`).
 
     The stemmer follows the message's language: the hub's decision, or the detector's for
     training examples and messages that come without one.
@@ -253,6 +277,10 @@ class Stemmer(GraphComponent):
             original = token.text
             token.text = fold(original)
             token.lemma = stem(original, language)
+        age = age_word(message.get(TEXT) or "")
+        if age is not None and not any(t.lemma == age for t in tokens):
+            end = len(message.get(TEXT) or "")
+            tokens.append(Token("", end, end, lemma=age))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.components import DiacriticFolder, LanguageIdentifier, Stemmer, fold, stem
+from nlu.components import DiacriticFolder, LanguageIdentifier, Stemmer, age_word, fold, stem
 
 
 def _identify(text: str, metadata: dict | None = None) -> Message:
@@ -77,3 +77,16 @@ def test_stem_is_the_same_for_inflected_forms() -> None:
     assert stem("työttömyysturvasta", "fi") == stem("työttömyysturva", "fi")
     assert stem("uppsägningar", "sv") == stem("uppsägning", "sv")
     assert stem("сокращения", "ru") == stem("сокращение", "ru")
+
+
+def test_an_age_becomes_a_word_the_classifier_can_learn() -> None:
+    assert age_word("haluttais palkata 22-vuotias joka on ollu työttömänä") == "age18to29"
+    assert age_word("vi funderar på att anställa en 60-åring") == "age55plus"
+    assert age_word("عمره ٥٨ سنة") == "age55plus"  # Arabic-Indic digits
+    assert age_word("wiilkeyga 20 jir ah") == "age18to29"
+    assert age_word("парня 23 лет") == "age18to29"
+    # years of work, money and head counts are not ages
+    assert age_word("olen ollut 20 vuotta töissä") is None
+    assert age_word("worked 20 years here") is None
+    assert age_word("palkkatuki 50 % 1260 euroa, 25 työntekijää") is None
+    assert [lemma for _text, lemma in _stemmed("hiring a 24-year-old")][-1] == "age18to29"
