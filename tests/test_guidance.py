@@ -10,6 +10,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from bot.services import assessment
+from bot.services import guidance as guidance_service
 from bot.services.guidance_texts import GUIDANCE_DIR
 from bot.services.service_needs import RULES_FILE, SERVICE_CODES, load_rules
 from nlu import langid
@@ -321,3 +322,23 @@ def test_reasons_keep_their_conditions(lang: str) -> None:
     for key, needed in REASON_CONDITIONS.items():
         text = reasons[key]
         assert all(re.search(r"(?<!\d)" + re.escape(n) + r"(?!\d)", text) for n in needed), (lang, key, text)
+
+
+@pytest.mark.parametrize(("language", "typed", "window"), [
+    ("fi", "aamupäivällä", "morning"), ("fi", "iltapäivällä kiitos", "afternoon"), ("fi", "aamulla", "morning"),
+    ("sv", "på förmiddagen", "morning"), ("sv", "eftermiddag", "afternoon"),
+    ("en", "in the morning please", "morning"), ("en", "afternoon", "afternoon"),
+    ("et", "hommikul", "morning"), ("et", "pärastlõunal", "afternoon"),
+    ("ru", "утром", "morning"), ("ru", "после обеда", "afternoon"),
+    ("uk", "вранці", "morning"), ("uk", "після обіду", "afternoon"),
+    ("ar", "الصباح", "morning"), ("ar", "بعد الظهر", "afternoon"),
+    ("so", "subaxda", "morning"), ("so", "galabta", "afternoon"),
+])
+def test_a_typed_callback_window_is_understood(language: str, typed: str, window: str) -> None:
+    """Issue 15: the window question answered in words, in every tier-1 language."""
+    assert guidance_service._window_of(typed, language) == window
+
+
+def test_a_typed_window_that_names_both_or_neither_is_asked_again() -> None:
+    assert guidance_service._window_of("aamulla tai iltapäivällä", "fi") is None
+    assert guidance_service._window_of("whenever", "en") is None

@@ -414,10 +414,26 @@ def _ask_window(language: str, windows: Windows) -> OutboundMessage:
                                                           for b in asked.buttons))
 
 
+# How people name the two parts of the day when they type instead of pressing a button ("aamupäivällä",
+# "på eftermiddagen", "после обеда", "galabta"): word beginnings, matched after folding.
+WINDOW_WORDS: dict[str, tuple[str, ...]] = {
+    "morning": ("aamu", "ennen puolta", "förmiddag", "formiddag", "morgon", "morning", "before noon", "hommik",
+                "ennelõuna", "утр", "до обеда", "ранк", "ранок", "вранці", "зранку", "до обіду", "صباح", "الصباح", "بالصباح", "الصبح",
+                "قبل الظهر", "subax"),
+    "afternoon": ("iltapäiv", "iltapaiv", "eftermiddag", "afternoon", "after noon", "pärastlõuna", "parastlouna",
+                  "днём", "днем", "после обеда", "вдень", "після обіду", "по обіді", "بعد الظهر", "العصر", "مساء",
+                  "galab", "duhur"),
+}
+
+
 def _window_of(text: str, language: str) -> str | None:
     said = _norm(text)
     if said in WINDOW_NAMES:
         return said
+    named = {window for window, words in WINDOW_WORDS.items()
+             if any(re.search(r"(?<!\w)" + re.escape(_norm(word)), said) for word in words)}
+    if len(named) == 1:
+        return named.pop()
     for lang in dict.fromkeys([language, "en"]):
         for button in render("sys_callback_ask_window", lang).buttons:
             title = _norm(fill(button.title, {name: "" for name in WINDOW_NAMES}))  # the words, not the hours

@@ -1,5 +1,5 @@
-"""A clarifying question: when Rasa's fallback action names the close topics, the hub asks "did you
-mean" in the customer's language with a button for each (issue 14)."""
+"""Decisions the assistant returns and the hub carries out in the same chat turn: a clarifying question
+("did you mean", issue 14) and the callback form that ends in a ticket (issue 15)."""
 
 from __future__ import annotations
 
@@ -61,3 +61,42 @@ def test_the_chat_api_asks_back_with_buttons(settings: Settings, clarifying_rasa
     assert turn["language"] == "ru" and turn["ticket"] is None
     assert replies[0]["text"] == render("sys_clarify", "ru").text
     assert [b["payload"] for b in replies[0]["buttons"]] == ["/hiring_supports", "/pay_subsidy"]
+
+
+@pytest.fixture
+def callback_rasa() -> Iterator[str]:
+    """Rasa as it runs the callback form: the first message starts it, every later one is an answer."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(body["sender"])
+            first = seen.count(body["sender"]) == 1
+            command = ({"luotsi": "guidance", "text": None, "start": "callback", "role_hint": None, "topic": None}
+                       if first else {"luotsi": "guidance", "text": body["message"]})
+            data = json.dumps([{"custom": command}]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    with serving(Handler) as url:
+        yield url
+
+
+def test_the_chat_turn_that_makes_a_callback_returns_its_ticket(settings: Settings, callback_rasa: str) -> None:
+    """Issue 15: the turn's response names the callback ticket it made; a typed window is understood."""
+    with TestClient(create_app(settings.model_copy(update={"rasa_url": callback_rasa}))) as hub:
+        cid = "d" * 32
+        asked = hub.post("/api/chat", json={"conversation_id": cid, "text": "voitteko soittaa minulle"}).json()
+        assert answers(asked["replies"])[0]["text"] == render("sys_callback_ask_number", "fi").text
+        window = hub.post("/api/chat", json={"conversation_id": cid, "text": "040 123 4567"}).json()
+        assert window["ticket"] is None
+        done = hub.post("/api/chat", json={"conversation_id": cid, "text": "aamupäivällä kiitos"}).json()
+    assert done["ticket"] is not None and done["ticket"]["queue"] == "callbacks"
+    assert "+358401234567" in done["replies"][0]["text"]
