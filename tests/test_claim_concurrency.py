@@ -119,3 +119,37 @@ def test_each_ticket_claimed_exactly_once(two_hubs: list[str], db_url: str) -> N
     engine.dispose()
     by_claimer = {tid: n for n, ids in enumerate(claimed) for tid in ids}
     assert all(owners[tid] is not None for tid in by_claimer)
+
+
+def test_one_ticket_claimed_by_id_at_once_has_exactly_one_winner(two_hubs: list[str], db_url: str) -> None:
+    """Issue 15: twenty advisers press "claim" on the same ticket in the waiting list at once, through
+    two hub processes: one gets it, every other hears 409 `taken`."""
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine)() as session:
+        target = session.scalars(select(Ticket.id).order_by(Ticket.created_at).limit(1)).one()
+    engine.dispose()
+    tokens = [httpx.post(f"{two_hubs[n % 2]}/api/auth/token",
+                         data={"username": f"claimer{n}", "password": f.PASSWORD}).json()["access_token"]
+              for n in range(CLAIMERS)]
+    results: list[tuple[int, int]] = []
+    start = threading.Barrier(CLAIMERS)
+
+    def claim(n: int) -> None:
+        start.wait()
+        r = httpx.post(f"{two_hubs[n % 2]}/api/tickets/{target}/claim",
+                       headers={"Authorization": f"Bearer {tokens[n]}"}, timeout=30)
+        results.append((n, r.status_code))
+        if r.status_code == 409:
+            assert r.json()["error"]["code"] == "taken"
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(CLAIMERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(code for _, code in results) == [200] + [409] * (CLAIMERS - 1)
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(TicketEvent)
+                              .where(TicketEvent.ticket_id == target, TicketEvent.kind == "claimed")) == 1
+    engine.dispose()

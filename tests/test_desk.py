@@ -7,12 +7,13 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.app import create_app
 from bot.config import Settings
 from bot.locales import render
-from bot.models import Conversation, Ticket, TicketEvent
+from bot.models import Adviser, Conversation, Ticket, TicketEvent
 from bot.services import shifts
 from bot.services.tickets import do_handoff
 from tests import factories as f
@@ -358,3 +359,52 @@ def test_an_attachment_id_beyond_the_database_integer_is_refused(app_client: Tes
         r = app_client.get(f"/api/tickets/{ticket}/attachments/{attachment_id}", headers=boss)
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_field", (attachment_id, r.text)
     assert app_client.get(f"/api/tickets/{ticket}/attachments/{2**31 - 1}", headers=boss).status_code == 404
+
+
+def test_an_adviser_claims_the_ticket_they_choose_and_a_taken_one_is_409(app_client: TestClient, db: Session) -> None:
+    """Issue 15: the Somali-speaking adviser picks the Somali ticket from the list, not the oldest."""
+    f.shift(db, "espoo", "jobseeker_espoo")
+    f.adviser(db, "espoo.fi", languages="fi,en")
+    f.adviser(db, "espoo.so", languages="fi,so")
+    handoff(app_client, f.conversation(db, "w-fi", language="fi").id)
+    somali = handoff(app_client, f.conversation(db, "w-so", language="so").id)["ticket"]["id"]
+    r = app_client.post(f"/api/tickets/{somali}/claim", headers=token(app_client, "espoo.so"))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "claimed" and r.json()["id"] == somali
+    again = app_client.post(f"/api/tickets/{somali}/claim", headers=token(app_client, "espoo.fi"))
+    assert again.status_code == 409 and again.json()["error"]["code"] == "taken"
+    assert app_client.post("/api/tickets/nope/claim", headers=token(app_client, "espoo.fi")).status_code == 404
+
+
+def test_a_ticket_in_a_language_nobody_speaks_is_claimed_in_interpreter_mode(app_client: TestClient, db: Session) -> None:
+    f.shift(db, "espoo", "jobseeker_espoo")
+    f.adviser(db, "espoo.fi2", languages="fi")
+    ticket_id = handoff(app_client, f.conversation(db, "w-ar", language="ar").id)["ticket"]["id"]
+    r = app_client.post(f"/api/tickets/{ticket_id}/claim", headers=token(app_client, "espoo.fi2"))
+    assert r.status_code == 200
+    db.expire_all()
+    ticket = db.get(Ticket, ticket_id)
+    assert ticket is not None and ticket.needs_interpreter and ticket.status == "claimed"
+
+
+def test_a_supervisor_assigns_a_ticket_to_a_named_colleague(app_client: TestClient, db: Session) -> None:
+    f.shift(db, "espoo", "jobseeker_espoo")
+    f.adviser(db, "espoo.b", languages="fi,so")
+    f.adviser(db, "espoo.c", languages="fi")
+    f.adviser(db, "boss", role="supervisor", languages="fi")
+    ticket_id = handoff(app_client, f.conversation(db, "w-as", language="so").id)["ticket"]["id"]
+    # an adviser may not assign
+    denied = app_client.post(f"/api/tickets/{ticket_id}/assign", json={"adviser": "espoo.b"},
+                             headers=token(app_client, "espoo.c"))
+    assert denied.status_code == 403
+    r = app_client.post(f"/api/tickets/{ticket_id}/assign", json={"adviser": "espoo.b"}, headers=token(app_client, "boss"))
+    assert r.status_code == 200 and r.json()["status"] == "claimed"
+    # handed on from one colleague to another
+    r = app_client.post(f"/api/tickets/{ticket_id}/assign", json={"adviser": "espoo.c"}, headers=token(app_client, "boss"))
+    assert r.status_code == 200
+    db.expire_all()
+    ticket = db.get(Ticket, ticket_id)
+    assert ticket is not None and ticket.assigned_to == db.scalars(select(Adviser.id).where(Adviser.username == "espoo.c")).one()
+    assert ticket.needs_interpreter  # espoo.c does not speak Somali
+    unknown = app_client.post(f"/api/tickets/{ticket_id}/assign", json={"adviser": "ghost"}, headers=token(app_client, "boss"))
+    assert unknown.status_code == 422

@@ -14,6 +14,7 @@ from bot.errors import check_text_characters
 from bot.models import Adviser, Message, Ticket
 from bot.schemas.common import ErrorPublic
 from bot.schemas.tickets import (
+    AssignRequest,
     AttachmentPublic,
     CallRequest,
     CloseRequest,
@@ -156,6 +157,23 @@ def create_reply(ticket_id: str, body: ReplyRequest, me: Me, session: Db, reques
     do_translate_reply(session, ticket, message, me, request.app.state.translator, now)
     do_deliver_reply(session, request.app.state.deliverers, ticket, message, now)
     return to_public(session, ticket, transcript=True)
+
+
+@router.post("/tickets/{ticket_id}/claim", response_model=TicketPublic, responses=errors(404, 409))
+def create_claim_of(ticket_id: str, me: Me, session: Db, request: Request) -> TicketPublic:
+    """Claim this waiting ticket; 409 `taken` when a colleague was first. In a language the adviser
+    does not speak, the ticket is served through interpreter mode."""
+    now = _now()
+    ticket = svc.do_claim(session, ticket_id, me, now)
+    do_translate_for_adviser(session, ticket, me, request.app.state.translator, now)
+    return to_public(session, ticket, transcript=True)
+
+
+@router.post("/tickets/{ticket_id}/assign", response_model=TicketPublic, responses=errors(403, 404, 409, 422))
+def create_assignment(ticket_id: str, body: AssignRequest, me: Me, session: Db) -> TicketPublic:
+    """A supervisor hands the ticket to a named colleague (waiting or held by someone else)."""
+    now = _now()
+    return to_public(session, svc.do_assign(session, ticket_id, me, body.adviser, now), transcript=False)
 
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=TicketPublic, responses=errors(403, 404, 409, 422))

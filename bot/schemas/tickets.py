@@ -71,6 +71,10 @@ class TransferRequest(BaseModel):
     queue: str = Field(min_length=1, max_length=40)
 
 
+class AssignRequest(BaseModel):
+    adviser: str = Field(min_length=1, max_length=64, description="the colleague's username")
+
+
 class CallRequest(BaseModel):
     outcome: Literal["reached", "no_answer", "busy", "wrong_number"]
 

@@ -277,6 +277,64 @@ def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str 
     return None
 
 
+def _take(session: Session, ticket_id: str, holder: Adviser, now: datetime, *, by: Adviser,
+          from_status: tuple[str, ...]) -> Ticket:
+    """Give the ticket to `holder` in one conditional UPDATE: of two advisers taking the same
+    ticket at once exactly one wins; the other hears 409 `taken`. A holder who does not speak the
+    ticket's language serves it in interpreter mode (machine translation, marked)."""
+    open_count = session.scalar(
+        select(func.count()).select_from(Ticket).where(Ticket.assigned_to == holder.id, Ticket.status == "claimed")
+    ) or 0
+    if open_count >= holder.max_open_tickets:
+        session.rollback()
+        raise TicketError("limit_reached", f"{'you' if holder.id == by.id else 'they'} already hold {open_count} "
+                          "open tickets", status=409)
+    language = session.scalar(select(Ticket.language).where(Ticket.id == ticket_id))
+    interpreting = bool(language) and language != "und" and language not in holder.language_list
+    values: dict[str, Any] = {"status": "claimed", "assigned_to": holder.id, "claimed_at": now}
+    if interpreting:
+        values["needs_interpreter"] = True
+    taken = session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.status.in_(from_status))
+                            .values(**values))
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise TicketError("taken", "the ticket was taken or closed meanwhile", status=409)
+    ticket = session.get(Ticket, ticket_id)
+    assert ticket is not None
+    if holder.id == by.id:
+        _event(session, ticket, "claimed", now, holder, interpreting=interpreting)
+    else:
+        _event(session, ticket, "assigned", now, by, to=holder.id, interpreting=interpreting)
+    session.commit()
+    session.refresh(ticket)
+    return ticket
+
+
+def do_claim(session: Session, ticket_id: str, adviser: Adviser, now: datetime) -> Ticket:
+    """Claim this ticket (the waiting list's choice, e.g. the Somali-speaking adviser picking the
+    Somali ticket). Only a queued ticket the adviser can reach; in a language they do not speak it
+    is served through interpreter mode rather than left waiting for a speaker."""
+    ticket = access_ticket_by_adviser(session, ticket_id, adviser, now)
+    if ticket.status != "queued":
+        raise TicketError("taken", "the ticket is not waiting any more", status=409)
+    return _take(session, ticket.id, adviser, now, by=adviser, from_status=("queued",))
+
+
+def do_assign(session: Session, ticket_id: str, supervisor: Adviser, to: str, now: datetime) -> Ticket:
+    """A supervisor hands a waiting or held ticket to a named colleague (`to`: their username)."""
+    if supervisor.role not in ("supervisor", "admin"):
+        raise TicketError("forbidden", "only supervisors assign tickets", status=403)
+    ticket = access_ticket_by_adviser(session, ticket_id, supervisor, now)
+    colleague = session.scalars(select(Adviser).where(Adviser.username == to)).first()
+    if colleague is None or not colleague.active:
+        raise TicketError("unknown_adviser", "no such active adviser", status=422)
+    if ticket.status == "closed":
+        raise TicketError("closed", "a closed ticket cannot be assigned", status=409)
+    if ticket.assigned_to == colleague.id:
+        return ticket
+    return _take(session, ticket.id, colleague, now, by=supervisor, from_status=("queued", "claimed"))
+
+
 def do_reply(session: Session, ticket: Ticket, adviser: Adviser, text: str, now: datetime) -> Message:
     if ticket.status != "claimed" or ticket.assigned_to != adviser.id:
         raise TicketError("not_claimed", "claim the ticket before replying", status=409)
