@@ -162,7 +162,8 @@ class Stack:
         self._spawn(
             "hub",
             [sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory", "--host",
-             self.settings.http_host, "--port", str(self.settings.http_port), "--no-access-log"],
+             self.settings.http_host, "--port", str(self.settings.http_port), "--no-access-log",
+             "--proxy-headers", "--forwarded-allow-ips", self.settings.trusted_proxies],
         )
 
     def wait_ready(self, timeout: float = 240.0) -> None:

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     database_url: str = Field(default=f"sqlite:///{VAR / 'luotsi.db'}")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For is believed; the client
+    # address of everyone else is the connection's own. Sign-in throttling and rate limits count by it.
+    trusted_proxies: str = "127.0.0.1"
     rasa_url: str = "http://127.0.0.1:5005"
     # The whole Rasa call must fit in the two seconds the customer is promised an answer in.
     rasa_timeout: float = 1.5

@@ -36,18 +36,18 @@ def create_token(
     throttle: Annotated[LoginThrottle, Depends(get_throttle)],
 ) -> TokenPublic:
     """Exchange an adviser's username and password for a bearer token (OAuth2 password form)."""
-    client = f"ip:{request.client.host if request.client else '?'}"
+    client = request.client.host if request.client else "?"
     try:
-        throttle.check(f"user:{username}", client)
+        throttle.check(username, client)
     except Throttled as exc:
         raise HTTPException(status_code=429, detail="too many failed sign-ins; try again later",
                             headers={"Retry-After": str(exc.retry_after)}) from None
     try:
         adviser = check_credentials(session, username, password)
     except AuthError:
-        throttle.failed(f"user:{username}", client)
+        throttle.failed(username, client)
         raise HTTPException(status_code=401, detail="wrong username or password") from None
-    throttle.succeeded(f"user:{username}")
+    throttle.succeeded(username, client)
     lifetime = timedelta(hours=settings.token_hours)
     token, _ = do_issue_token(session, adviser, kind="bearer", now=datetime.now(timezone.utc), lifetime=lifetime)
     return TokenPublic(access_token=token, expires_in=int(lifetime.total_seconds()))

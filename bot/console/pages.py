@@ -160,16 +160,16 @@ def create_login(
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf):
         return _login_error(request, "The form expired. Please try again.", 403)
-    client = f"ip:{request.client.host if request.client else '?'}"
+    client = request.client.host if request.client else "?"
     try:
-        throttle.check(f"user:{username}", client)
+        throttle.check(username, client)
         adviser = check_credentials(session, username, password)
     except Throttled:
         return _login_error(request, "Too many failed sign-ins. Wait a few minutes and try again.", 429)
     except AuthError:
-        throttle.failed(f"user:{username}", client)
+        throttle.failed(username, client)
         return _login_error(request, "Wrong username or password.", 401)
-    throttle.succeeded(f"user:{username}")
+    throttle.succeeded(username, client)
     token, _ = do_issue_token(session, adviser, kind="session", now=_now(),
                               lifetime=timedelta(minutes=settings.session_minutes))
     response = RedirectResponse("/console", status_code=303)

@@ -71,31 +71,45 @@ def do_create_adviser(session: Session, *, username: str, role: str, city: str, 
 
 
 class LoginThrottle:
-    """At most `limit` failed logins per username and per client address in `window` seconds."""
+    """Failed sign-ins slow down the pair that failed, not the advisory.
 
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
-        self.limit = limit
+    - per (account, address) pair: at most `pair_limit` failures in `window` seconds — a guesser is
+      stopped, while the adviser signs in from their own desk (a stranger cannot lock them out);
+    - per address: a much higher ceiling, `address_limit` — everyone behind a city's proxy shares
+      one address, so a low one would lock out a whole office (a fuzz run once locked every account
+      for six minutes).
+    """
+
+    def __init__(self, pair_limit: int = 5, address_limit: int = 100, window: float = 300.0) -> None:
+        self.limits = {"pair": pair_limit, "address": address_limit}
         self.window = window
-        self._failures: dict[str, list[float]] = {}
+        self._failures: dict[tuple[str, ...], list[float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, *keys: str) -> None:
+    @staticmethod
+    def _keys(username: str, address: str) -> list[tuple[str, ...]]:
+        return [("pair", username, address), ("address", address)]
+
+    def check(self, username: str, address: str) -> None:
         now = time.monotonic()
         with self._lock:
-            for key in keys:
+            for key in self._keys(username, address):
                 recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-                self._failures[key] = recent
-                if len(recent) >= self.limit:
+                if recent:
+                    self._failures[key] = recent
+                else:
+                    self._failures.pop(key, None)
+                if len(recent) >= self.limits[key[0]]:
                     raise Throttled(int(self.window - (now - recent[0])) + 1)
 
-    def failed(self, *keys: str) -> None:
+    def failed(self, username: str, address: str) -> None:
         with self._lock:
-            for key in keys:
+            for key in self._keys(username, address):
                 self._failures.setdefault(key, []).append(time.monotonic())
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, username: str, address: str) -> None:
         with self._lock:
-            self._failures.pop(username, None)
+            self._failures.pop(("pair", username, address), None)
 
 
 def check_credentials(session: Session, username: str, password: str) -> Adviser:
