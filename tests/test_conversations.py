@@ -195,9 +195,11 @@ def test_a_handoff_decided_by_an_action_makes_exactly_one_ticket(tmp_path: Path,
         assert body["ticket"] is not None and body["ticket"]["status"] == "queued"
         assert body["replies"][0]["text"] == render("sys_ai_disclosure", "en").text
         assert "{" not in body["replies"][1]["text"]
-        # silent while an adviser owns the conversation: Rasa is not even asked
+        # while the ticket waits, a follow-up is kept for the adviser and answered with when they will
+        # answer (issue 15) — never silence; Rasa is not even asked
         before = len(script.received)
-        assert client.post("/api/chat", json={"conversation_id": cid, "text": "hello?"}).json()["replies"] == []
+        waiting = client.post("/api/chat", json={"conversation_id": cid, "text": "hello?"}).json()["replies"]
+        assert len(waiting) == 1 and waiting[0]["text"].startswith(render("sys_waiting_closed", "en").text[:30])
         assert len(script.received) == before
         with app.state.sessionmaker() as session:
             tickets = session.scalars(select(Ticket)).all()

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from bot.app import create_app
 from bot.config import Settings
 from bot.locales import render
-from bot.models import Adviser, Conversation, Ticket, TicketEvent
+from bot.models import Adviser, Conversation, Message, Ticket, TicketEvent
 from bot.services import shifts
-from bot.services.tickets import do_handoff
+from bot.services.tickets import do_handoff, waiting_notice
 from tests import factories as f
 
 
@@ -105,13 +105,16 @@ def test_full_cycle_reply_close_and_back_to_the_assistant(app_client: TestClient
     f.adviser(db, "espoo.a")
     conv = f.conversation(db, "cycle")
     ticket_id = handoff(app_client, conv.id)["ticket"]["id"]
-    # while a human owns the conversation, the assistant is silent
+    # while the ticket waits, the customer hears the message is kept and an adviser is on shift
     r = app_client.post("/api/chat", json={"conversation_id": "cycle", "text": "onko siellä ketään?"})
-    assert r.status_code == 200 and r.json()["replies"] == []
+    assert r.status_code == 200 and [m["text"] for m in r.json()["replies"]] == [render("sys_waiting_on_shift", "fi").text]
     auth = token(app_client, "espoo.a")
     claimed = app_client.post("/api/tickets/claim", headers=auth).json()
     assert claimed["id"] == ticket_id and claimed["status"] == "claimed"
     assert [m["text"] for m in claimed["transcript"] if m["sender"] == "customer"][-1] == "onko siellä ketään?"
+    # once an adviser holds the ticket, the assistant is silent: the adviser answers
+    r = app_client.post("/api/chat", json={"conversation_id": "cycle", "text": "hei?"})
+    assert r.status_code == 200 and r.json()["replies"] == []
     r = app_client.post(f"/api/tickets/{ticket_id}/reply", json={"text": "Hei! Autan mielelläni."}, headers=auth)
     assert r.status_code == 200
     events = app_client.get(f"/api/tickets/{ticket_id}", headers=auth).json()
@@ -408,3 +411,23 @@ def test_a_supervisor_assigns_a_ticket_to_a_named_colleague(app_client: TestClie
     assert ticket.needs_interpreter  # espoo.c does not speak Somali
     unknown = app_client.post(f"/api/tickets/{ticket_id}/assign", json={"adviser": "ghost"}, headers=token(app_client, "boss"))
     assert unknown.status_code == 422
+
+
+def test_a_customer_writing_on_a_weekend_hears_when_the_advisory_opens_with_the_weekday(
+        app_client: TestClient, db: Session) -> None:
+    """Issue 15: never silent after a hand-off; the opening time names its weekday, in the customer's
+    language (Somali here), and the message is kept for the adviser."""
+    conv = f.conversation(db, "weekend-so", language="so")
+    saturday = datetime(2026, 12, 5, 11, 0, tzinfo=timezone.utc)  # Saturday 13:00 in Helsinki
+    with app_client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        result = do_handoff(session, conversation_id=conv.id, reason="asked_for_human", topic=None, now=saturday,
+                            hours=shifts.OpeningHours.parse("mon-fri 08:00-16:00"), home_area="espoo", reopen_days=7)
+        assert "Isniin 07.12.2026 08:00" in result.notice.text
+        notice = waiting_notice(session, conv.id, "so", saturday, shifts.OpeningHours.parse("mon-fri 08:00-16:00"))
+    assert notice is not None
+    assert notice.text == render("sys_waiting_closed", "so", opens_at="Isniin 07.12.2026 08:00").text
+    r = app_client.post("/api/chat", json={"conversation_id": "weekend-so", "text": "goorma ayaan jawaab helayaa?"})
+    assert r.status_code == 200 and r.json()["replies"][0]["text"].startswith("Fariintaada waa loo kaydiyay")
+    db.expire_all()
+    kept = db.scalars(select(Message).where(Message.conversation_id == conv.id, Message.sender == "customer")).all()
+    assert [m.status for m in kept][-1] == "for_adviser"

@@ -172,8 +172,10 @@ def test_asking_for_a_human_hands_off_to_the_shift_queue(stack) -> None:  # type
     texts = [r["text"] for r in payload["replies"]]
     assert texts and texts[0] in {render("sys_handoff_on_shift", "fi").text} | {texts[0]}
     assert "{opens_at}" not in texts[0]
-    # the assistant is silent while a human owns the conversation
-    assert _chat(stack, cid, "onko siellä ketään")["replies"] == []
+    # while the ticket waits, a follow-up is kept for the adviser and answered with when they will
+    # answer (on shift or the weekday the advisory opens); the assistant does not answer it
+    waiting = [r["text"] for r in _chat(stack, cid, "onko siellä ketään")["replies"]]
+    assert len(waiting) == 1 and waiting[0].startswith("Viestisi on tallessa neuvojaa varten.")
     from sqlalchemy import create_engine, func, select
 
     from bot.models import Conversation, Ticket

@@ -7,9 +7,11 @@ A text missing in a language falls back to English *visibly*: the language's own
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -31,6 +33,8 @@ class Catalogue:
     ui: dict[str, str]
     # a short button title per topic (intent), with the service's official Finnish name
     topics: dict[str, str]
+    # the days of the week, Monday first, as a time is said: "Monday 07.12.2026 08:00"
+    weekdays: tuple[str, ...]
 
 
 def _load(path: Path) -> Catalogue:
@@ -41,6 +45,7 @@ def _load(path: Path) -> Catalogue:
         responses=data.get("responses") or {},
         ui={k: str(v) for k, v in (data.get("ui") or {}).items()},
         topics={k: str(v) for k, v in (data.get("topics") or {}).items()},
+        weekdays=tuple(str(d) for d in data.get("weekdays") or ()),
     )
 
 
@@ -106,3 +111,16 @@ def topic_title(topic: str, language: str | None) -> str | None:
     if cat and topic in cat.topics:
         return cat.topics[topic]
     return cats[FALLBACK_LANGUAGE].topics.get(topic)
+
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+def local_time(at: datetime, language: str | None) -> str:
+    """A moment as the customer reads it, in Finnish time with the weekday in their language:
+    "Monday 07.12.2026 08:00", "maanantai 07.12.2026 08:00"."""
+    local = at.astimezone(HELSINKI)
+    cats = catalogues()
+    days = (cats.get(language or "") or cats[FALLBACK_LANGUAGE]).weekdays or cats[FALLBACK_LANGUAGE].weekdays
+    day = days[local.weekday()] if len(days) == 7 else ""
+    return f"{day} {local.strftime('%d.%m.%Y %H:%M')}".strip()

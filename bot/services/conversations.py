@@ -39,7 +39,7 @@ from bot.services.guidance import GuidanceContext
 from bot.services.interpreting import translate_answer
 from bot.services.language import chosen_language, decide_language
 from bot.services.rasa import Answer, Command, RasaClient, RasaUnavailable
-from bot.services.tickets import do_handoff
+from bot.services.tickets import do_handoff, waiting_notice
 from bot.services.translation import Translator
 from nlu import langid, pii
 
@@ -169,6 +169,7 @@ class Prepared:
     for_adviser: bool = False
     first: bool = False  # the conversation began with this message: its first answer discloses the AI
     guidance: dict[str, bool] | None = None  # {"finishes": …} while a guided conversation runs
+    waiting: OutboundMessage | None = None  # for a message to an adviser: "kept; an adviser answers …"
 
 
 _sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, anyio.CapacityLimiter]] = \
@@ -197,17 +198,23 @@ async def in_db(factory: sessionmaker[Session], work: Callable[[Session], T]) ->
 
 
 def begin_turn(session: Session, message: InboundMessage, *, now: datetime,
-               context: GuidanceContext | None = None) -> Prepared:
+               context: GuidanceContext | None = None, reply_status: str = "sent") -> Prepared:
     """The first short transaction: commit the customer's message; decide what Rasa is told."""
     conversation, inbound, previous, hints = _receive(session, message, now)
     language = conversation.language or "en"
     prepared = Prepared(conversation_id=conversation.id, inbound_id=inbound.id, text=message.text,
                         language=language, previous=previous, hints=hints, first=conversation.created_at == now)
     if conversation.handler == "human":
-        # An adviser owns the conversation: the assistant stays silent; the message is theirs.
+        # The conversation is the advisers': the message is theirs. While the ticket still waits,
+        # the customer hears that it is kept and when an adviser will answer; once an adviser holds
+        # it, the assistant stays silent.
         inbound.status = "for_adviser"
-        session.commit()
         prepared.for_adviser = True
+        if context is not None:
+            prepared.waiting = waiting_notice(session, conversation.id, language, now, context.hours)
+            if prepared.waiting is not None:
+                _store_replies(session, conversation, [prepared.waiting], language, now, reply_status)
+        session.commit()
         return prepared
     if conversation.guidance and context is not None:
         prepared.guidance = {"finishes": guidance.would_finish(conversation, message.text, now=now, context=context)}
@@ -385,9 +392,11 @@ async def do_receive_message(
     if gate is not None and not gate.try_enter():
         return await in_db(factory, lambda s: busy_turn(s, message, now=now, reply_status=reply_status))
     try:
-        prepared = await in_db(factory, lambda s: begin_turn(s, message, now=now, context=context))
+        prepared = await in_db(factory, lambda s: begin_turn(s, message, now=now, context=context,
+                                                             reply_status=reply_status))
         if prepared.for_adviser:
-            return Turn(conversation_id=prepared.conversation_id, language=prepared.language, replies=())
+            replies = (prepared.waiting,) if prepared.waiting is not None else ()
+            return Turn(conversation_id=prepared.conversation_id, language=prepared.language, replies=replies)
         return await _ask_and_finish(factory, rasa, prepared, now=now, context=context, reply_status=reply_status,
                                      translator=translator)
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.locales import render
+from bot.locales import local_time, render
 from bot.messages import OutboundMessage, TicketRef
 from bot.models import Adviser, Conversation, Message, Queue, Ticket, TicketEvent
 from bot.services import shifts
@@ -117,7 +117,7 @@ def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: st
         notice = render("sys_handoff_on_shift", lang)
     else:
         opens = shifts.next_opening(session, ticket.queue, ticket.channel, now, hours)
-        notice = render("sys_handoff_closed", lang, opens_at=opens.astimezone(shifts.HELSINKI).strftime("%d.%m.%Y %H:%M"))
+        notice = render("sys_handoff_closed", lang, opens_at=local_time(opens, lang))
     return Handoff(ticket=ticket, notice=notice, created=created)
 
 
@@ -308,6 +308,22 @@ def _take(session: Session, ticket_id: str, holder: Adviser, now: datetime, *, b
     session.commit()
     session.refresh(ticket)
     return ticket
+
+
+def waiting_notice(session: Session, conversation_id: str, language: str | None, now: datetime,
+                   hours: shifts.OpeningHours) -> OutboundMessage | None:
+    """What a customer hears when they write while their ticket waits for an adviser: the message is
+    kept, and when an adviser will answer (soon, or the weekday and time the advisory opens). None
+    once an adviser holds the ticket (they answer themselves) or when no ticket waits."""
+    ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id,
+                                                  Ticket.status == "queued").order_by(Ticket.created_at.desc())
+                             .limit(1)).first()
+    if ticket is None:
+        return None
+    if shifts.city_on_shift(session, ticket.queue, ticket.channel, now):
+        return render("sys_waiting_on_shift", language)
+    opens = shifts.next_opening(session, ticket.queue, ticket.channel, now, hours)
+    return render("sys_waiting_closed", language, opens_at=local_time(opens, language))
 
 
 def do_claim(session: Session, ticket_id: str, adviser: Adviser, now: datetime) -> Ticket:
