@@ -322,6 +322,39 @@ def test_huge_attachment_is_refused_and_a_normal_one_kept(smtp_server: Settings)
     assert [(a.filename, a.size) for a in kept.attachments] == [("cv.pdf", 20_000)]
 
 
+def test_a_mailed_cv_is_a_file_on_the_ticket_the_adviser_can_open(smtp_server: Settings) -> None:
+    """Issue 15: e-mail attachments become the ticket's files like Telegram's (download only, checked
+    names and types, behind the ticket's access rule)."""
+    import base64
+
+    from fastapi.testclient import TestClient
+
+    from bot.app import create_app
+    from tests import factories as f
+
+    pdf = b"%PDF-1.4 a CV " * 100
+    raw = (b"From: a@example.com\r\nTo: jobseekers@luotsi.localhost\r\nSubject: CV\r\n"
+           b"Message-ID: <cv-file@example.com>\r\nMIME-Version: 1.0\r\n"
+           b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nMy CV.\r\n'
+           b'--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="../../my cv.pdf"\r\n'
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(pdf).replace(b"\n", b"\r\n") + b"--b--\r\n")
+    assert send(smtp_server, raw, to="jobseekers@luotsi.localhost")[0] == 250
+    [ticket] = tickets(smtp_server)
+    with TestClient(create_app(smtp_server)) as client:
+        with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+            f.shift(db, "espoo", ticket.queue)
+            f.adviser(db, "espoo.cv")
+        auth = {"Authorization": "Bearer " + client.post(
+            "/api/auth/token", data={"username": "espoo.cv", "password": f.PASSWORD}).json()["access_token"]}
+        files = [a for e in client.get(f"/api/tickets/{ticket.id}", headers=auth).json()["transcript"]
+                 for a in e["attachments"]]
+        assert [(a["filename"], a["size"]) for a in files] == [("my cv.pdf", len(pdf))]
+        download = client.get(files[0]["url"], headers=auth)
+        assert download.status_code == 200 and download.content == pdf
+        assert download.headers["content-disposition"].startswith("attachment;")
+        assert client.get(files[0]["url"]).status_code == 401
+
+
 def test_mail_to_two_mailboxes_lands_in_both_queues(smtp_server: Settings) -> None:
     raw = (b"From: maija@example.fi\r\nTo: employers@luotsi.localhost, jobseekers@luotsi.localhost\r\n"
            b"Subject: Palkkatuki ja oma ty\xc3\xb6nhaku\r\nMessage-ID: <both@example.fi>\r\n"

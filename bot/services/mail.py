@@ -21,12 +21,18 @@ from sqlalchemy.orm import Session
 from bot.locales import render
 from bot.models import Conversation, MailMessage, Ticket
 from bot.services import shifts, topics
+from bot.services.attachments import NewAttachment, do_keep_attachment
 from bot.services.conversations import access_conversation_by_identity, do_keep_message
 from bot.services.delivery import do_mark_bounced
 from bot.services.tickets import do_handoff
 from nlu import langid
 
 log = logging.getLogger(__name__)
+
+# Files of a mail kept on its ticket: at most this many, each at most this big (the SMTP server
+# refuses mails over LUOTSI_SMTP_MAX_BYTES, 20 MiB, before this).
+MAX_ATTACHMENTS = 20
+MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024
 CHANNEL = "email"
 ACKS_PER_SENDER_PER_DAY = 3
 ANSWER_CONFIDENCE = 0.6
@@ -46,6 +52,7 @@ class IncomingMail:
     in_reply_to: tuple[str, ...] = ()
     ticket_ref: str | None = None
     attachment_count: int = 0
+    attachments: tuple[NewAttachment, ...] = ()  # the files, kept with the customer's message
     is_bounce: bool = False
     bounced_ids: tuple[str, ...] = ()
 
@@ -140,8 +147,14 @@ def do_receive_mail(session: Session, mail: IncomingMail, *, mailbox: str, queue
         conversation = access_conversation_by_identity(session, channel=CHANNEL, external_id=_identity(mail, mailbox),
                                                        now=now, locale=None)
     # the same write of a customer's message as every channel's (bot/services/conversations.py)
-    do_keep_message(session, conversation, body[:20000], now=now, status="for_adviser",
-                    detect_in=mail.text or mail.subject)
+    message, _hints = do_keep_message(session, conversation, body[:20000], now=now, status="for_adviser",
+                                      detect_in=mail.text or mail.subject)
+    session.flush()
+    kept = 0
+    for attachment in mail.attachments[:MAX_ATTACHMENTS]:
+        if 0 < len(attachment.data) <= MAX_ATTACHMENT_BYTES:  # a CV, a certificate: the adviser opens it on the ticket
+            do_keep_attachment(session, message, attachment)
+            kept += 1
     handoff = do_handoff(
         session, conversation_id=conversation.id, reason="email", topic=topics.urgent_topic(body, queue),
         now=now, hours=hours, home_area=home_area, reopen_days=reopen_days, queue=queue, commit=False,
@@ -156,8 +169,8 @@ def do_receive_mail(session: Session, mail: IncomingMail, *, mailbox: str, queue
         again = session.scalars(select(MailMessage).where(MailMessage.message_id == mail.message_id,
                                                           MailMessage.mailbox == mailbox)).one()
         return ReceivedMail(again.ticket_id, True)
-    log.info("mail.accepted ticket=%s queue=%s bytes=%d attachments=%d",
-             handoff.ticket.id, queue, len(mail.raw), mail.attachment_count)
+    log.info("mail.accepted ticket=%s queue=%s bytes=%d attachments=%d kept=%d",
+             handoff.ticket.id, queue, len(mail.raw), mail.attachment_count, kept)
     return ReceivedMail(handoff.ticket.id, False, conversation.language, bounce=mail.is_bounce)
 
 

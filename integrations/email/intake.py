@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.services import mail, shifts
+from bot.services.attachments import NewAttachment
 from integrations.email.parse import ParsedMail, parse_mail
 
 TICKET_REF = re.compile(r"\[Luotsi #([0-9a-f]{12})\]")
@@ -40,6 +41,7 @@ def incoming(parsed: ParsedMail, raw: bytes) -> mail.IncomingMail:
         message_id=parsed.message_id, raw=raw, sender=parsed.sender, sender_name=parsed.sender_name,
         subject=parsed.subject, text=parsed.text, in_reply_to=parsed.in_reply_to,
         ticket_ref=ticket_reference(parsed.subject), attachment_count=len(parsed.attachments),
+        attachments=tuple(NewAttachment(a.filename, a.content_type, a.data) for a in parsed.attachments),
         is_bounce=parsed.is_bounce, bounced_ids=parsed.bounced_ids,
     )
 

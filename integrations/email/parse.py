@@ -30,6 +30,7 @@ class Attachment:
     filename: str
     content_type: str
     size: int
+    data: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,9 @@ def parse_mail(raw: bytes) -> ParsedMail:
         disposition = (part.get_content_disposition() or "").lower()
         if disposition == "attachment" or part.get_filename() or not part.get_content_type().startswith("text/"):
             payload = part.get_payload(decode=True) or b""
+            data = payload if isinstance(payload, bytes) else b""
             attachments.append(Attachment(safe_filename(part.get_filename(), index), part.get_content_type(),
-                                          len(payload) if isinstance(payload, bytes) else 0))
+                                          len(data), data))
     new, quoted = split_quoted(text)
     auto = _header(msg, "Auto-Submitted").lower()
     precedence = _header(msg, "Precedence").lower()
