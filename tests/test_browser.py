@@ -149,3 +149,108 @@ def test_customer_to_adviser_and_back(stack, browser: Browser) -> None:  # type:
     finally:
         customer.context.close()
         adviser.context.close()
+
+
+# --- issue 15: the page follows the browser, a language picker, never-silent hand-off, axe-core ---
+
+def _axe_serious(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands (WCAG 2.1 A and AA)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                                                          "best-practice"]}})
+    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
+            if v.get("impact") in ("serious", "critical")]
+
+
+@pytest.mark.parametrize(("locale", "language"), [("fi-FI", "fi"), ("ar-IQ", "ar"), ("so-SO", "so")])
+def test_the_page_follows_the_browser_language_and_passes_axe(stack, browser: Browser, locale: str,  # type: ignore[no-untyped-def]
+                                                              language: str) -> None:
+    context = browser.new_context(locale=locale)
+    page = context.new_page()
+    try:
+        page.goto(f"{stack.hub_url}/")
+        # before the first message: the chrome is in the browser's language (the page says lang="fi")
+        expect(page.locator(".luotsi-send")).to_have_text(_ui(language, "send"))
+        assert page.locator(".luotsi").get_attribute("dir") == ("rtl" if language == "ar" else "ltr")
+        assert _axe_serious(page) == []
+        box = page.get_by_role("textbox")
+        box.fill({"fi": "miten haen starttirahaa", "ar": "كيف احصل على مترجم",
+                  "so": "sidee loo helaa kaalmada mushaharka palkkatuki"}[language])
+        box.press("Enter")
+        expect(page.locator(".luotsi-bot")).to_have_count(2, timeout=20_000)
+        # the screen-reader names are in the conversation's language
+        expect(page.locator(".luotsi-you .luotsi-sr")).to_have_text(_ui(language, "you") + ": ")
+        assert _axe_serious(page) == []
+    finally:
+        context.close()
+
+
+def test_the_language_picker_switches_the_chat(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    try:
+        page.goto(f"{stack.hub_url}/")
+        picker = page.get_by_role("combobox", name=_ui("en", "language"))
+        assert [o.strip() for o in picker.locator("option").all_inner_texts()][1:] == [
+            "Suomi", "Svenska", "English", "Русский", "Українська", "Eesti", "العربية", "Soomaali"]
+        picker.select_option("so")
+        expect(page.locator(".luotsi-send")).to_have_text(_ui("so", "send"))
+        box = page.get_by_role("textbox")
+        box.fill("hello")  # a word of any language: the picked language decides
+        box.press("Enter")
+        expect(page.locator(".luotsi-bot")).to_have_count(2, timeout=20_000)
+        assert page.locator(".luotsi-bot").last.locator("span[lang]").get_attribute("lang") == "so"
+    finally:
+        context.close()
+
+
+def test_old_quick_replies_stop_acting_and_new_conversation_asks_during_a_handoff(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    from bot.locales import render
+
+    _staff_the_stack(stack)
+    page = browser.new_context(locale="fi-FI").new_page()
+    try:
+        page.goto(f"{stack.hub_url}/")
+        box = page.get_by_role("textbox")
+        box.fill("moi")
+        box.press("Enter")
+        first = page.locator(".luotsi-buttons button").first
+        expect(first).to_be_enabled(timeout=20_000)
+        first.click()
+        expect(first).to_be_disabled()
+        box.fill("haluan puhua ihmisen kanssa")
+        box.press("Enter")
+        expect(page.locator(".luotsi-bot").last).to_contain_text(render("sys_handoff_on_shift", "fi").text[:30],
+                                                                 timeout=20_000)
+        # a follow-up while waiting is answered at once, kept for the adviser
+        box.fill("milloin saan vastauksen?")
+        box.press("Enter")
+        expect(page.locator(".luotsi-bot").last).to_contain_text(render("sys_waiting_on_shift", "fi").text, timeout=20_000)
+        asked: list[str] = []
+        page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        page.locator(".luotsi-restart").click()
+        assert asked == [_ui("fi", "restart_confirm")]
+        expect(page.locator(".luotsi-you")).to_have_count(4)  # dismissed: the conversation stays
+    finally:
+        page.context.close()
+
+
+def test_on_a_phone_the_widget_fills_the_screen_and_the_launcher_says_what_it_does(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 360, "height": 640}, locale="en-US")
+    page = context.new_page()
+    try:
+        page.goto(f"{stack.hub_url}/widget-demo")
+        launcher = page.locator(".luotsi-launch")
+        expect(launcher).to_have_text(_ui("en", "open"))
+        launcher.click()
+        box = page.locator(".luotsi-panel").bounding_box()
+        assert box is not None and box["width"] >= 359 and box["height"] >= 639
+        log = page.locator(".luotsi-log").bounding_box()
+        assert log is not None and log["height"] >= 0.5 * 640  # the messages get most of the screen
+        assert _axe_serious(page) == []
+        page.keyboard.press("Escape")
+        expect(launcher).to_have_text(_ui("en", "open"))
+        expect(launcher).to_be_visible()
+    finally:
+        context.close()

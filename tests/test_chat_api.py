@@ -258,3 +258,11 @@ def test_a_forged_last_event_id_is_ignored_not_a_broken_stream(client: TestClien
         assert status == 200, header
         assert first is not None and first["text"] == "Hei, autan mielelläni.", header
     assert client.get("/api/chat/live1/events", params={"after": 10**19}).status_code == 422
+
+
+def test_a_language_picked_in_the_chat_decides_and_an_unknown_one_is_refused(client: TestClient) -> None:
+    """Issue 15: the widget's language picker sends `language`; only tier-1 languages are accepted."""
+    refused = client.post("/api/chat", json={"conversation_id": "pick1", "text": "hello", "language": "xx"})
+    assert refused.status_code == 422
+    picked = client.post("/api/chat", json={"conversation_id": "pick2", "text": "hello", "language": "so"})
+    assert picked.status_code == 200 and picked.json()["language"] == "so"

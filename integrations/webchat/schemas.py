@@ -9,6 +9,8 @@ class ChatRequest(BaseModel):
     conversation_id: str = Field(description="the client's id for this conversation (1–128 of A-Z a-z 0-9 _ -)")
     text: str = Field(description="the customer's message, at most 5,000 characters")
     locale: str | None = Field(default=None, description="the page's or browser's language, e.g. 'fi' or 'ar-IQ'")
+    language: str | None = Field(default=None, description="a language the customer picked in the chat's header "
+                                 "(fi, sv, en, ru, uk, et, ar, so): the conversation continues in it")
 
 
 class TicketPublic(BaseModel):

@@ -9,6 +9,7 @@ from bot.messages import InboundMessage, Turn
 from bot.schemas.common import ButtonPublic, ReplyPublic
 from bot.services.language import check_locale
 from integrations.webchat.schemas import ChatPublic, ChatRequest, TicketPublic
+from nlu import langid
 
 CHANNEL = "web"
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -32,7 +33,11 @@ def parse(body: ChatRequest, *, max_chars: int) -> InboundMessage:
         raise BadInput("empty_text", "sys_error_empty", language)
     if len(text) > max_chars:
         raise BadInput("text_too_long", "sys_error_too_long", language, status=413)
-    return InboundMessage(channel=CHANNEL, external_id=body.conversation_id, text=text, locale=body.locale)
+    chosen = body.language
+    if chosen is not None and chosen not in langid.TIER1:
+        raise BadInput("unknown_language", "sys_error_invalid", language, status=422)
+    return InboundMessage(channel=CHANNEL, external_id=body.conversation_id, text=text, locale=body.locale,
+                          chosen_language=chosen)
 
 
 def render(turn: Turn, client_conversation_id: str) -> ChatPublic:

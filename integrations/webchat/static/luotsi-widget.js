@@ -1,22 +1,34 @@
 /*
  * Luotsi web chat widget. Embed on any page with one tag:
  *   <script src="https://<luotsi-host>/widget.js" async></script>
- * Optional attributes: data-locale="fi" (the page's language), data-inline="#element-id"
- * (render inside that element instead of a floating button).
+ * Optional attributes: data-locale="fi" (the page's language, used when the browser's is not one
+ * the assistant speaks), data-inline="#element-id" (render inside that element instead of a
+ * floating button). The customer can pick the language from the panel's header.
  * No dependencies, no build step. The conversation survives a reload (localStorage).
  */
 (function () {
   "use strict";
   var script = document.currentScript;
   var base = script ? new URL(script.src, location.href).origin : location.origin;
-  var pageLocale = (script && script.getAttribute("data-locale")) || document.documentElement.lang || navigator.language || "";
+  var pageLocale = (script && script.getAttribute("data-locale")) || document.documentElement.lang || "";
   var inlineTarget = script && script.getAttribute("data-inline");
   var KEY = "luotsi.v1";
   var RTL = { ar: 1, fa: 1, ur: 1, he: 1 };
   var KNOWN = "fi sv en ru uk et ar so fa zh vi tr sq ku es fr de pl it pt nl hi th ro lt lv hu da nb".split(" ");
+  // The languages the assistant speaks, each in its own name (the picker's options).
+  var OWN_NAMES = [["fi", "Suomi"], ["sv", "Svenska"], ["en", "English"], ["ru", "Русский"], ["uk", "Українська"],
+                   ["et", "Eesti"], ["ar", "العربية"], ["so", "Soomaali"]];
+  var SPOKEN = OWN_NAMES.map(function (p) { return p[0]; });
 
   function lang2(tag) { return String(tag || "").toLowerCase().split(/[-_]/)[0]; }
   function knownLocale(tag) { return KNOWN.indexOf(lang2(tag)) >= 0 ? tag : null; }
+  // The browser's languages come first (a Somali phone on a Finnish city page gets Somali), then
+  // the page's own language.
+  function browserLocale() {
+    var tags = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""]);
+    for (var i = 0; i < tags.length; i++) { if (SPOKEN.indexOf(lang2(tags[i])) >= 0) return tags[i]; }
+    return knownLocale(pageLocale) || (tags[0] && knownLocale(tags[0])) || null;
+  }
   function newId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
     return (Date.now().toString(36) + Math.random().toString(36).slice(2)).slice(0, 32);
@@ -48,7 +60,11 @@
     ".luotsi-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     ".luotsi-buttons{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}",
     ".luotsi-buttons button{background:#fff;color:var(--l-accent);border:1px solid var(--l-accent);border-radius:16px;padding:5px 12px;font:inherit;font-size:.9rem;cursor:pointer}",
-    ".luotsi button:focus-visible,.luotsi textarea:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}",
+    ".luotsi button:focus-visible,.luotsi textarea:focus-visible,.luotsi select:focus-visible,.luotsi-log:focus-visible{outline:3px solid #0b0c0c;outline-offset:2px}",
+    ".luotsi-head button:focus-visible,.luotsi-head select:focus-visible,.luotsi-launch:focus-visible{outline-color:#fff;box-shadow:0 0 0 6px #0b0c0c}",
+    ".luotsi-head select{background:#fff;color:#1b1b1b;border:0;border-radius:6px;padding:3px 4px;font:inherit;font-size:.85rem;max-width:8.5em}",
+    ".luotsi-buttons button:disabled{color:#4a4f55;border-color:#8a9099;cursor:default}",
+    "@media (max-width:480px),(max-height:560px){.luotsi-floating{inset:0;width:100vw;height:100vh;height:100dvh;border-radius:0;border:0}.luotsi-floating:not([hidden])~.luotsi-launch{display:none}.luotsi-note{font-size:.75rem;padding:4px 10px 0}.luotsi-head{padding:6px 10px;gap:6px}.luotsi-head h2{font-size:.9rem;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.luotsi-restart{font-size:0 !important}.luotsi-restart::before{content:'\\21bb';font-size:1.1rem}.luotsi-form{padding:6px}}",
     ".luotsi-typing{padding:0 14px 6px;color:#555;font-size:.85rem;min-height:1.3em;background:#f5f7fa}",
     ".luotsi-form{display:flex;gap:8px;padding:10px;border-top:1px solid #dde1e6}",
     ".luotsi-form textarea{flex:1;resize:none;font:inherit;padding:8px;border:1px solid #8a9099;border-radius:8px;min-height:44px;max-height:140px}",
@@ -62,7 +78,7 @@
   ].join("\n");
 
   var strings = {}, stringsLang = null;
-  var root, panel, logEl, typingEl, input, sendBtn, titleEl, restartBtn, closeBtn, launchBtn, introEl, privacyEl, liveEl;
+  var root, panel, logEl, typingEl, input, sendBtn, titleEl, restartBtn, closeBtn, launchBtn, introEl, privacyEl, liveEl, picker;
 
   function t(key, fallback) { return strings[key] || fallback; }
 
@@ -90,8 +106,17 @@
         stringsLang = code;
         applyDirection(code);
         paintChrome();
+        repaintLog();
       })
       .catch(function () { /* keep the current chrome */ });
+  }
+
+  function repaintLog() {
+    // the screen-reader names ("You:", "Adviser:") follow the conversation's language
+    if (!logEl) return;
+    logEl.textContent = "";
+    state.log.forEach(function (m) { addMessage(m, false); });
+    introEl.hidden = state.log.length > 0;
   }
 
   function paintChrome() {
@@ -104,7 +129,9 @@
     introEl.textContent = t("intro", "");
     privacyEl.textContent = t("privacy", "");
     if (closeBtn) closeBtn.textContent = "×", closeBtn.setAttribute("aria-label", t("close", "Close chat"));
-    if (launchBtn) launchBtn.textContent = t("open", "Open chat");
+    if (launchBtn) launchBtn.textContent = panel.hidden ? t("open", "Open chat") : t("close", "Close chat");
+    picker.setAttribute("aria-label", t("language", "Language"));
+    picker.value = SPOKEN.indexOf(lang2(state.language || stringsLang)) >= 0 ? lang2(state.language || stringsLang) : "";
   }
 
   // Official pages in answers become links; built with DOM nodes, never innerHTML, so any
@@ -124,7 +151,7 @@
   }
 
   function addMessage(entry, announce) {
-    var li = el("li", "luotsi-msg " + (entry.from === "you" ? "luotsi-you" : entry.from === "adviser" ? "luotsi-bot luotsi-adviser" : "luotsi-bot"));
+    var li = el("div", "luotsi-msg " + (entry.from === "you" ? "luotsi-you" : entry.from === "adviser" ? "luotsi-bot luotsi-adviser" : "luotsi-bot"));
     if (entry.error) li.className += " luotsi-error";
     var name = entry.from === "you" ? t("you", "You") : entry.from === "adviser" ? t("adviser", "Adviser") : t("bot", "Luotsi");
     if (entry.from === "adviser") {
@@ -153,17 +180,19 @@
       entry.buttons.forEach(function (b) {
         var btn = el("button", null, b.title);
         btn.type = "button";
-        btn.addEventListener("click", function () { send(b.payload, b.title); });
+        if (entry.done) btn.disabled = true;
+        btn.addEventListener("click", function () { if (!btn.disabled) send(b.payload, b.title); });
         box.appendChild(btn);
       });
       li.appendChild(box);
     }
     logEl.appendChild(li);
     logEl.scrollTop = logEl.scrollHeight;
+    introEl.hidden = true;  // once the conversation runs, its messages get the room
     if (announce && entry.from !== "you") {
-      // one polite live region reads new answers aloud without stealing focus
+      // one polite live region reads new answers aloud without stealing focus, naming who speaks
       liveEl.textContent = "";
-      liveEl.textContent = t("bot", "Luotsi") + ": " + entry.text;
+      liveEl.textContent = name + ": " + entry.text;
     }
   }
 
@@ -175,12 +204,16 @@
   function send(text, shown) {
     text = String(text || "").trim();
     if (!text) return;
+    // earlier quick replies are answered or passed by: they no longer act
+    Array.prototype.forEach.call(logEl.querySelectorAll(".luotsi-buttons button"), function (b) { b.disabled = true; });
+    state.log.forEach(function (m) { m.done = true; });
     var you = { from: "you", text: shown || text };
     state.log.push(you); save(); addMessage(you, false);
     setTyping(true);
     var body = { conversation_id: state.id, text: text };
-    var loc = state.language || knownLocale(pageLocale);
+    var loc = state.language || browserLocale();
     if (loc) body.locale = loc;
+    if (state.chosen) { body.language = state.chosen; state.chosen = null; }
     fetch(base + "/api/chat", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
     }).then(function (r) {
@@ -219,14 +252,26 @@
     titleEl = el("h2", null, "Luotsi"); titleEl.id = "luotsi-title";
     restartBtn = el("button", "luotsi-restart"); restartBtn.type = "button";
     restartBtn.addEventListener("click", function () {
+      // an adviser's answer is on its way to this conversation: a new one would lose it
+      if (state.handoff && !window.confirm(t("restart_confirm", "An adviser will answer in this conversation. Start a new one anyway?"))) return;
       if (source) { source.close(); source = null; }
       state = { id: newId(), language: state.language, log: [], open: true, handoff: false, lastId: 0 }; save();
-      logEl.innerHTML = ""; input.focus();
+      logEl.textContent = ""; introEl.hidden = false; input.focus();
     });
-    head.appendChild(titleEl); head.appendChild(restartBtn);
+    picker = el("select", "luotsi-language");
+    picker.appendChild(el("option", null, "🌐")).value = "";
+    OWN_NAMES.forEach(function (p) {
+      var o = el("option", null, p[1]); o.value = p[0]; o.setAttribute("lang", p[0]); picker.appendChild(o);
+    });
+    picker.addEventListener("change", function () {
+      if (!picker.value) return;
+      state.language = picker.value; state.chosen = picker.value; save();
+      loadStrings(picker.value);
+    });
+    head.appendChild(titleEl); head.appendChild(picker); head.appendChild(restartBtn);
     introEl = el("p", "luotsi-note");
     privacyEl = el("p", "luotsi-note");
-    logEl = el("ol", "luotsi-log"); logEl.setAttribute("role", "log"); logEl.setAttribute("tabindex", "0");
+    logEl = el("div", "luotsi-log"); logEl.setAttribute("role", "log"); logEl.setAttribute("tabindex", "0");
     typingEl = el("div", "luotsi-typing"); typingEl.setAttribute("aria-hidden", "true");
     var form = el("form", "luotsi-form");
     input = el("textarea"); input.rows = 1; input.maxLength = 5000; input.name = "message";
@@ -256,10 +301,10 @@
       panel.addEventListener("keydown", function (e) { if (e.key === "Escape") toggle(false); });
       root.appendChild(panel); root.appendChild(launchBtn); document.body.appendChild(root);
     }
-    applyDirection(state.language || lang2(knownLocale(pageLocale)) || "en");
+    applyDirection(state.language || lang2(browserLocale()) || "en");
     paintChrome();
-    state.log.forEach(function (m) { addMessage(m, false); });
-    loadStrings(state.language || lang2(knownLocale(pageLocale)) || "en");
+    repaintLog();
+    loadStrings(state.language || lang2(browserLocale()) || "en");
     if (state.handoff) listen();
   }
 
@@ -283,6 +328,7 @@
   function toggle(open) {
     panel.hidden = !open; state.open = open; save();
     launchBtn.setAttribute("aria-expanded", String(open));
+    launchBtn.textContent = open ? t("close", "Close chat") : t("open", "Open chat");
     if (open) input.focus(); else launchBtn.focus();
   }
 
