@@ -431,3 +431,19 @@ def test_a_customer_writing_on_a_weekend_hears_when_the_advisory_opens_with_the_
     db.expire_all()
     kept = db.scalars(select(Message).where(Message.conversation_id == conv.id, Message.sender == "customer")).all()
     assert [m.status for m in kept][-1] == "for_adviser"
+
+
+def test_a_ticket_in_a_language_nobody_in_the_city_speaks_is_claimed_next_in_interpreter_mode(
+        app_client: TestClient, db: Session) -> None:
+    """Issue 15: claiming never waits forever for a speaker who is not there."""
+    f.shift(db, "espoo", "jobseeker_espoo")
+    f.adviser(db, "espoo.only.fi", languages="fi,sv")
+    conv = f.conversation(db, "w-nobody", language="uk")
+    ticket_id = handoff(app_client, conv.id)["ticket"]["id"]
+    with app_client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        session.get(Ticket, ticket_id).needs_interpreter = False  # type: ignore[union-attr]  # as if a speaker had been on shift
+        session.commit()
+    claimed = app_client.post("/api/tickets/claim", headers=token(app_client, "espoo.only.fi")).json()
+    assert claimed is not None and claimed["id"] == ticket_id
+    db.expire_all()
+    assert db.get(Ticket, ticket_id).needs_interpreter  # type: ignore[union-attr]

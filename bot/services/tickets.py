@@ -227,8 +227,9 @@ def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str 
     """Claim the oldest ticket of the highest priority in the adviser's shift queues (in the
     shift's channels), atomically.
 
-    Tickets in a language the adviser serves in come first; tickets flagged for interpreting are
-    served by anyone; a ticket in another language waits for a colleague who speaks it.
+    Tickets in a language the adviser serves in come first; tickets flagged for interpreting, and
+    tickets in a language nobody in the adviser's city speaks, are served by anyone (interpreter
+    mode); a ticket in another language waits for a colleague of the city who speaks it.
     """
     scope: Scope = shifts.scope_of_adviser(session, adviser, now)
     if adviser.role in ("supervisor", "admin") and not scope:
@@ -245,13 +246,16 @@ def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str 
     if open_count >= adviser.max_open_tickets:
         raise TicketError("limit_reached", f"you already hold {open_count} open tickets", status=409)
     languages = adviser.language_list
+    # a language nobody in the adviser's city speaks never waits for a speaker: anyone serves it
+    # through interpreter mode
+    speakers = shifts.on_shift_languages(session, "", adviser.city) | set(languages)
     speaks = case((Ticket.language.in_(languages), 1), else_=0)
     for _attempt in range(5):
         candidate = (
             select(Ticket.id)
             .where(Ticket.status == "queued", _scope_clause(scope),
                    Ticket.language.in_(languages) | Ticket.needs_interpreter.is_(True)
-                   | Ticket.language.is_(None) | (Ticket.language == "und"))
+                   | Ticket.language.is_(None) | (Ticket.language == "und") | Ticket.language.notin_(speakers))
             .order_by(Ticket.priority.desc(), speaks.desc(), Ticket.created_at, Ticket.id)
             .limit(1)
         )
@@ -261,10 +265,12 @@ def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str 
         if ticket_id is None:
             session.rollback()
             return None
+        language = session.scalar(select(Ticket.language).where(Ticket.id == ticket_id))
+        values: dict[str, Any] = {"status": "claimed", "assigned_to": adviser.id, "claimed_at": now}
+        if language and language != "und" and language not in languages:
+            values["needs_interpreter"] = True
         claimed = session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.status == "queued")
-            .values(status="claimed", assigned_to=adviser.id, claimed_at=now)
+            update(Ticket).where(Ticket.id == ticket_id, Ticket.status == "queued").values(**values)
         )
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
             ticket = session.get(Ticket, ticket_id)
