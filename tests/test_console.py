@@ -164,3 +164,27 @@ def test_an_adviser_acts_only_on_tickets_they_hold_and_sees_only_their_shifts_ch
     assert r.headers["location"].endswith("flash=not_claimed")
     db.expire_all()
     assert db.get(Ticket, queued.id).queue == "jobseeker_espoo"  # type: ignore[union-attr]
+
+
+def test_the_waiting_list_speaks_in_words_and_claims_the_chosen_ticket(client: TestClient, db: Session) -> None:
+    """Issue 15: queues, languages, topics and channels in words (no 'jobseeker_espoo', no bare 'so'),
+    and a claim button per waiting ticket; a ticket taken meanwhile says so."""
+    f.shift(db, "espoo", "jobseeker_espoo")
+    f.adviser(db, "anna", languages="fi,so")
+    f.adviser(db, "bert", languages="fi")
+    _ticket(db, "apua")
+    somali = _ticket(db, "waxaan rabaa la-taliye", language="so")
+    csrf = sign_in(client, "anna")
+    page = client.get("/console").text
+    assert "Jobseekers, Espoo" in page and "Somali" in page and "Web chat" in page and "Asked for a person" in page
+    assert ">jobseeker_espoo<" not in page and ">so<" not in page
+    r = client.post(f"/console/tickets/{somali.id}/claim", data={"csrf": csrf})
+    assert r.status_code == 303 and r.headers["location"] == f"/console/tickets/{somali.id}"
+    ticket_page = client.get(f"/console/tickets/{somali.id}").text
+    assert "Somali" in ticket_page and "{'" not in ticket_page  # the contact is not a Python dict
+    client.cookies.clear()
+    csrf_b = sign_in(client, "bert")
+    taken = client.post(f"/console/tickets/{somali.id}/claim", data={"csrf": csrf_b})
+    assert taken.status_code == 303 and "flash=" in taken.headers["location"]
+    assert "flash=taken" in taken.headers["location"] or "flash=not_found" in taken.headers["location"]
+    assert client.post(f"/console/tickets/{somali.id}/claim", data={"csrf": "forged"}).status_code == 403

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.api.deps import get_session, get_settings, get_throttle
 from bot.config import Settings
 from bot.errors import unusable_characters
+from bot.locales import topic_title
 from bot.models import Adviser, AuthToken, Message, Queue, Shift, Ticket
 from bot.models.desk import CHANNELS, CITIES
 from bot.services import shifts
@@ -36,6 +37,7 @@ from bot.services.callbacks import CALL_OUTCOMES, callbacks_by_due, do_record_ca
 from bot.services.delivery import do_deliver_reply
 from bot.services.interpreting import do_translate_for_adviser, do_translate_reply
 from bot.services.shifts import OpeningHours
+from nlu import langid
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -111,12 +113,41 @@ FLASH = {
     "settings_saved": "Working language saved.",
     "bad_language": "Choose Finnish, Swedish or English.",
     "callback_closed": "Call recorded; the callback is closed.",
+    "taken": "A colleague took that ticket a moment ago.",
+    "not_found": "No such ticket on your shift.",
 }
+
+# Words for the codes the console would otherwise show raw (issue 15).
+_QUEUE_WORDS = {"employer_advisory": "Employer advisory (PKS)", "callbacks": "Call-backs"}
+_REASON_WORDS = {"asked_for_human": "Asked for a person", "not_understood": "Not understood by the assistant",
+                 "email": "E-mail", "callback": "Call-back request", "handoff": "Handed over"}
+_CHANNEL_WORDS = {"web": "Web chat", "telegram": "Telegram", "email": "E-mail", "phone": "Phone"}
+_CONTACT_WORDS = {"channel": "Channel", "email": "E-mail", "name": "Name", "mailbox": "Mailbox", "phone": "Phone",
+                  "window": "Call-back window", "window_hours": "Hours", "abandoned": "Hung up in the phone menu"}
+
+
+def label(kind: str, value: str | None) -> str:
+    """A code as the console says it: queues, languages, topics, reasons and channels in words."""
+    if not value:
+        return "—"
+    if kind == "queue":
+        if value.startswith("jobseeker_"):
+            return f"Jobseekers, {value.removeprefix('jobseeker_').capitalize()}"
+        return _QUEUE_WORDS.get(value, value)
+    if kind == "language":
+        return langid.LANGUAGE_NAMES_EN.get(value, "Unknown" if value == langid.UNDETERMINED else value)
+    if kind == "topic":
+        return topic_title(value, "en") or _REASON_WORDS.get(value) or value.replace("_", " ").capitalize()
+    if kind == "channel":
+        return _CHANNEL_WORDS.get(value, value)
+    if kind == "contact":
+        return _CONTACT_WORDS.get(value, value.replace("_", " ").capitalize())
+    return _REASON_WORDS.get(value, value.replace("_", " ").capitalize())
 
 
 def _page(request: Request, name: str, me: Adviser | None, row: AuthToken | None, **context: Any) -> HTMLResponse:
     code = request.query_params.get("flash", "")
-    context.update(me=me, csrf=row.csrf if row else "", local=local, flash=FLASH.get(code),
+    context.update(me=me, csrf=row.csrf if row else "", local=local, label=label, flash=FLASH.get(code),
                    flash_kind="notice" if code in {"reply_sent", "transferred", "closed", "shift_added", "call_recorded",
                                                     "callback_closed", "settings_saved"} else "error")
     response = templates.TemplateResponse(request, name, context)
@@ -242,6 +273,19 @@ def create_claim_page(request: Request, session: Db, csrf: Annotated[str, Form(m
         return RedirectResponse(f"/console?flash={exc.code}", status_code=303)
     if ticket is None:
         return RedirectResponse("/console?flash=no_tickets", status_code=303)
+    return RedirectResponse(f"/console/tickets/{ticket.id}", status_code=303)
+
+
+@router.post("/tickets/{ticket_id}/claim")
+def create_claim_of_page(ticket_id: str, request: Request, session: Db,
+                         csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """Claim the ticket chosen in the waiting list (the Somali speaker takes the Somali ticket)."""
+    me, row = _signed_in(request, session)
+    check_csrf(row, csrf)
+    try:
+        ticket = svc.do_claim(session, ticket_id, me, _now())
+    except svc.TicketError as exc:
+        return RedirectResponse(f"/console?flash={exc.code}", status_code=303)
     return RedirectResponse(f"/console/tickets/{ticket.id}", status_code=303)
 
 
