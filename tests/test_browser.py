@@ -137,6 +137,7 @@ def test_customer_to_adviser_and_back(stack, browser: Browser) -> None:  # type:
         expect(customer.locator(".luotsi-adviser")).to_contain_text("Olen neuvoja Espoosta", timeout=15_000)
 
         adviser.get_by_label("Outcome").select_option("answered")
+        adviser.get_by_role("checkbox").check()  # closing is confirmed
         adviser.get_by_role("button", name="Close ticket").click()
         expect(customer.locator(".luotsi-bot").last).to_contain_text(
             render("sys_ticket_closed", "fi").text[:25], timeout=15_000)

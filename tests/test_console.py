@@ -61,7 +61,11 @@ def test_sign_in_claim_reply_close(client: TestClient, db: Session) -> None:
     assert page.status_code == 200 and "tarvitsen apua" in page.text
     r = client.post(f"/console/tickets/{ticket.id}/reply", data={"csrf": csrf, "text": "Hei!"})
     assert r.status_code == 303
-    r = client.post(f"/console/tickets/{ticket.id}/close", data={"csrf": csrf, "outcome": "answered"})
+    unconfirmed = client.post(f"/console/tickets/{ticket.id}/close", data={"csrf": csrf, "outcome": "answered"})
+    assert unconfirmed.status_code == 303 and "flash=confirm_close" in unconfirmed.headers["location"]
+    db.expire_all()
+    assert db.get(Ticket, ticket.id).status == "claimed"  # type: ignore[union-attr]  # not closed without the tick
+    r = client.post(f"/console/tickets/{ticket.id}/close", data={"csrf": csrf, "outcome": "answered", "confirm": "yes"})
     assert r.status_code == 303
     db.expire_all()
     assert db.get(Ticket, ticket.id).status == "closed"  # type: ignore[union-attr]

@@ -114,6 +114,7 @@ FLASH = {
     "bad_language": "Choose Finnish, Swedish or English.",
     "callback_closed": "Call recorded; the callback is closed.",
     "taken": "A colleague took that ticket a moment ago.",
+    "confirm_close": "Tick the box to confirm closing the ticket.",
     "not_found": "No such ticket on your shift.",
 }
 
@@ -391,8 +392,11 @@ def create_transfer_page(ticket_id: str, request: Request, session: Db,
 @router.post("/tickets/{ticket_id}/close")
 def create_close_page(ticket_id: str, request: Request, session: Db,
                       outcome: Annotated[str, Form(max_length=32)] = "",
+                      confirm: Annotated[str, Form(max_length=8)] = "",
                       csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
     def act(ticket: Ticket, me: Adviser, now: datetime) -> str:
+        if confirm != "yes":  # closing is confirmed, not one stray click (the form's checkbox)
+            return "confirm_close"
         ticket, notice = svc.do_close(session, ticket, me, outcome, now)
         if notice is not None:
             do_deliver_reply(session, request.app.state.deliverers, ticket, notice, now)
