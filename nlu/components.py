@@ -138,48 +138,6 @@ def _keeps_mark(mark: str) -> bool:
     return mark in ("\u0306",)
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
-)
-class DiacriticFolder(GraphComponent):
-    """Sets each token's lemma to its folded form, which the count vectorizers read.
-
-    Customers type Finnish, Swedish and Estonian on phones without ä/ö/å/õ; folding both the
-    training data and the live text makes those spellings meet.
-    """
-
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> DiacriticFolder:
-        return cls()
-
-    def _fold_tokens(self, message: Message) -> None:
-        for attribute in (TEXT,):
-            for token in message.get(f"{attribute}_tokens") or []:
-                token.lemma = fold(token.text)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        for example in training_data.training_examples:
-            self._fold_tokens(example)
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            self._fold_tokens(message)
-        return messages
-
-
-
-
 # Snowball stemmers (PyStemmer) where one exists for the language; Ukrainian has none, so its
 # words are lemmatised with pymorphy3's Ukrainian dictionary; Somali keeps its folded words.
 _SNOWBALL = {"fi": "finnish", "sv": "swedish", "en": "english", "et": "estonian", "ru": "russian",
@@ -238,7 +196,9 @@ def age_word(text: str) -> str | None:
     [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
 )
 class Stemmer(GraphComponent):
-    """Gives each token two forms for the count vectorizers: its folded surface form as `text`
+    """Folds case and diacritics ("tyottomyysturva" meets "työttömyysturva": customers type Finnish,
+    Swedish and Estonian on phones without ä/ö/å/õ) and gives each token two forms for the count
+    vectorizers: its folded surface form as `text`
     (read by the character n-grams, which keep endings and typos) and its folded stem as `lemma`
     (read by the word n-grams, so 'irtisanoa', 'irtisanomaan' and 'irtisanomiset' are one word).
     A person's age in the message adds one word for the word n-grams: its age group (`age_word`).
