@@ -112,13 +112,18 @@ def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: st
         session.commit()
     else:
         session.flush()
-    lang = conversation.language
-    if shifts.city_on_shift(session, ticket.queue, ticket.channel, now):
-        notice = render("sys_handoff_on_shift", lang)
-    else:
-        opens = shifts.next_opening(session, ticket.queue, ticket.channel, now, hours)
-        notice = render("sys_handoff_closed", lang, opens_at=local_time(opens, lang))
+    notice = _when_answered(session, ticket, "sys_handoff", conversation.language, now, hours)
     return Handoff(ticket=ticket, notice=notice, created=created)
+
+
+def _when_answered(session: Session, ticket: Ticket, texts: str, language: str | None, now: datetime,
+                   hours: shifts.OpeningHours) -> OutboundMessage:
+    """`<texts>_on_shift` while the ticket's queue is staffed, else `<texts>_closed` with the weekday
+    and time it opens again."""
+    if shifts.city_on_shift(session, ticket.queue, ticket.channel, now):
+        return render(f"{texts}_on_shift", language)
+    opens = shifts.next_opening(session, ticket.queue, ticket.channel, now, hours)
+    return render(f"{texts}_closed", language, opens_at=local_time(opens, language))
 
 
 def ticket_ref(ticket: Ticket) -> TicketRef:
@@ -240,9 +245,7 @@ def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str 
             raise TicketError("forbidden", "that queue is not on your shift", status=403)
     if not scope:
         return None
-    open_count = session.scalar(
-        select(func.count()).select_from(Ticket).where(Ticket.assigned_to == adviser.id, Ticket.status == "claimed")
-    ) or 0
+    open_count = _held(session, adviser)
     if open_count >= adviser.max_open_tickets:
         raise TicketError("limit_reached", f"you already hold {open_count} open tickets", status=409)
     languages = adviser.language_list
@@ -265,10 +268,7 @@ def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str 
         if ticket_id is None:
             session.rollback()
             return None
-        language = session.scalar(select(Ticket.language).where(Ticket.id == ticket_id))
-        values: dict[str, Any] = {"status": "claimed", "assigned_to": adviser.id, "claimed_at": now}
-        if language and language != "und" and language not in languages:
-            values["needs_interpreter"] = True
+        values, _interpreting = _claim_values(session, ticket_id, adviser, now)
         claimed = session.execute(
             update(Ticket).where(Ticket.id == ticket_id, Ticket.status == "queued").values(**values)
         )
@@ -283,23 +283,35 @@ def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str 
     return None
 
 
-def _take(session: Session, ticket_id: str, holder: Adviser, now: datetime, *, by: Adviser,
-          from_status: tuple[str, ...]) -> Ticket:
-    """Give the ticket to `holder` in one conditional UPDATE: of two advisers taking the same
-    ticket at once exactly one wins; the other hears 409 `taken`. A holder who does not speak the
-    ticket's language serves it in interpreter mode (machine translation, marked)."""
-    open_count = session.scalar(
-        select(func.count()).select_from(Ticket).where(Ticket.assigned_to == holder.id, Ticket.status == "claimed")
+def _held(session: Session, adviser: Adviser) -> int:
+    """How many tickets the adviser holds open now."""
+    return session.scalar(
+        select(func.count()).select_from(Ticket).where(Ticket.assigned_to == adviser.id, Ticket.status == "claimed")
     ) or 0
-    if open_count >= holder.max_open_tickets:
-        session.rollback()
-        raise TicketError("limit_reached", f"{'you' if holder.id == by.id else 'they'} already hold {open_count} "
-                          "open tickets", status=409)
+
+
+def _claim_values(session: Session, ticket_id: str, holder: Adviser, now: datetime) -> tuple[dict[str, Any], bool]:
+    """The columns a claim sets, and whether the holder serves the ticket in interpreter mode (they
+    do not speak its language)."""
     language = session.scalar(select(Ticket.language).where(Ticket.id == ticket_id))
     interpreting = bool(language) and language != "und" and language not in holder.language_list
     values: dict[str, Any] = {"status": "claimed", "assigned_to": holder.id, "claimed_at": now}
     if interpreting:
         values["needs_interpreter"] = True
+    return values, interpreting
+
+
+def _take(session: Session, ticket_id: str, holder: Adviser, now: datetime, *, by: Adviser,
+          from_status: tuple[str, ...]) -> Ticket:
+    """Give the ticket to `holder` in one conditional UPDATE: of two advisers taking the same
+    ticket at once exactly one wins; the other hears 409 `taken`. A holder who does not speak the
+    ticket's language serves it in interpreter mode (machine translation, marked)."""
+    open_count = _held(session, holder)
+    if open_count >= holder.max_open_tickets:
+        session.rollback()
+        raise TicketError("limit_reached", f"{'you' if holder.id == by.id else 'they'} already hold {open_count} "
+                          "open tickets", status=409)
+    values, interpreting = _claim_values(session, ticket_id, holder, now)
     taken = session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.status.in_(from_status))
                             .values(**values))
     if taken.rowcount != 1:  # type: ignore[attr-defined]
@@ -326,10 +338,7 @@ def waiting_notice(session: Session, conversation_id: str, language: str | None,
                              .limit(1)).first()
     if ticket is None:
         return None
-    if shifts.city_on_shift(session, ticket.queue, ticket.channel, now):
-        return render("sys_waiting_on_shift", language)
-    opens = shifts.next_opening(session, ticket.queue, ticket.channel, now, hours)
-    return render("sys_waiting_closed", language, opens_at=local_time(opens, language))
+    return _when_answered(session, ticket, "sys_waiting", language, now, hours)
 
 
 def do_claim(session: Session, ticket_id: str, adviser: Adviser, now: datetime) -> Ticket:
