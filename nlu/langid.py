@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -182,13 +183,9 @@ def _script_counts(text: str) -> dict[str, int]:
     return counts
 
 
-def _script_words(words: Sequence[str]) -> dict[str, int]:
-    """How many words are written in each script (a word's script is its first letter's)."""
-    counts: dict[str, int] = {}
-    for word in words:
-        script = next(iter(_script_counts(word[:1])), "latin")
-        counts[script] = counts.get(script, 0) + 1
-    return counts
+def _word_script(word: str) -> str:
+    """The script a word is written in (its first letter's)."""
+    return next(iter(_script_counts(word[:1])), "latin")
 
 
 # --- layer 4: chat lexicon ------------------------------------------------------------------
@@ -480,13 +477,13 @@ def detect(text: str, hints: Iterable[str | None] | None = None, *, thorough: bo
     if main_script == "latin" and len(scripts) > 1:
         # Latin words beside Arabic or Cyrillic ones are Finnish terms or names typed into the
         # customer's own language ("بدي اعمل tyonhakuprofiili كيف"): the other script decides.
-        by_words = _script_words(content_words or words)
-        other = max((s for s in by_words if s != "latin"), key=lambda s: by_words[s], default=None)
+        scripted = [(w, _word_script(w)) for w in content_words or words]
+        by_words = Counter(script for _w, script in scripted if script != "latin")
+        other = max(by_words, key=lambda s: by_words[s], default=None)
         if other is not None and by_words[other] >= min(2, len(words) - 1):
             main_script = other
-            content = " ".join(w for w in content_words or words if _script_words([w]).get(other))
+            content = " ".join(w for w, script in scripted if script == other)
             content_words = _words(content)
-            letters = set(content)
     letters = set((content if content_words else stripped).lower())
     if main_script == "cyrillic":
         if letters & _UK_ONLY and not letters & _RU_ONLY:
