@@ -424,14 +424,16 @@ WINDOW_WORDS: dict[str, tuple[str, ...]] = {
                   "днём", "днем", "после обеда", "вдень", "після обіду", "по обіді", "بعد الظهر", "العصر", "مساء",
                   "galab", "duhur"),
 }
+# each window's words as one pattern, normalised like the answer it is matched against
+_WINDOW_PATTERNS = {window: re.compile("|".join(r"(?<!\w)" + re.escape(_norm(word)) for word in words))
+                    for window, words in WINDOW_WORDS.items()}
 
 
 def _window_of(text: str, language: str) -> str | None:
     said = _norm(text)
     if said in WINDOW_NAMES:
         return said
-    named = {window for window, words in WINDOW_WORDS.items()
-             if any(re.search(r"(?<!\w)" + re.escape(_norm(word)), said) for word in words)}
+    named = {window for window, pattern in _WINDOW_PATTERNS.items() if pattern.search(said)}
     if len(named) == 1:
         return named.pop()
     for lang in dict.fromkeys([language, "en"]):
