@@ -44,7 +44,7 @@ def consecutive_misses(events: List[Dict[str, Any]]) -> int:
 def close_topics(message: Dict[str, Any], floor: float = CLARIFY_FLOOR, gap: float = CLARIFY_GAP) -> List[str]:
     """The two or three topics the classifier hesitated between, most likely first; empty when
     one clearly led, when the message fits no topic, or when the best guess is out of scope."""
-    ranking = [r for r in message.get("intent_ranking") or [] if isinstance(r, dict) and r.get("name") != "nlu_fallback"]
+    ranking = _guesses(message)
     if not ranking or ranking[0].get("name") in NOT_TOPICS:
         return []
     topics = [(str(r["name"]), float(r.get("confidence") or 0.0)) for r in ranking if r.get("name") not in NOT_TOPICS]
@@ -54,12 +54,15 @@ def close_topics(message: Dict[str, Any], floor: float = CLARIFY_FLOOR, gap: flo
     return [name for name, confidence in topics[:CLARIFY_OPTIONS] if confidence >= floor and best - confidence <= gap]
 
 
+def _guesses(message: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The classifier's ranking without the fallback Rasa puts first in it, most likely first."""
+    return [r for r in message.get("intent_ranking") or [] if isinstance(r, dict) and r.get("name") != "nlu_fallback"]
+
+
 def _likeliest(message: Dict[str, Any]) -> Optional[str]:
-    """The classifier's best guess under the fallback (which Rasa puts first in the ranking)."""
-    for entry in message.get("intent_ranking") or []:
-        if isinstance(entry, dict) and entry.get("name") != "nlu_fallback":
-            return str(entry.get("name"))
-    return None
+    """The classifier's best guess under the fallback."""
+    guesses = _guesses(message)
+    return str(guesses[0].get("name")) if guesses else None
 
 
 class ActionLuotsiFallback(Action):
