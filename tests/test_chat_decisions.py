@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -33,16 +34,17 @@ def test_unknown_topics_are_dropped_and_none_left_asks_to_rephrase() -> None:
     assert len(clarify(["pay_subsidy", "hiring_supports", "recruiting_help", "startup_grant"], "en").buttons) == 3
 
 
-@pytest.fixture
-def clarifying_rasa() -> Iterator[str]:
+@contextmanager
+def rasa_deciding(decide: Callable[[dict], dict]) -> Iterator[str]:  # type: ignore[type-arg]
+    """Rasa's REST channel answering each message with one decision (`custom`) made by `decide`."""
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
 
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            data = json.dumps([{"custom": {"luotsi": "clarify",
-                                           "options": ["hiring_supports", "pay_subsidy"]}}]).encode()
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            data = json.dumps([{"custom": decide(body)}]).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -50,6 +52,12 @@ def clarifying_rasa() -> Iterator[str]:
             self.wfile.write(data)
 
     with serving(Handler) as url:
+        yield url
+
+
+@pytest.fixture
+def clarifying_rasa() -> Iterator[str]:
+    with rasa_deciding(lambda _body: {"luotsi": "clarify", "options": ["hiring_supports", "pay_subsidy"]}) as url:
         yield url
 
 
@@ -68,24 +76,13 @@ def callback_rasa() -> Iterator[str]:
     """Rasa as it runs the callback form: the first message starts it, every later one is an answer."""
     seen: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
+    def decide(body: dict) -> dict:  # type: ignore[type-arg]
+        seen.append(body["sender"])
+        if seen.count(body["sender"]) == 1:
+            return {"luotsi": "guidance", "text": None, "start": "callback", "role_hint": None, "topic": None}
+        return {"luotsi": "guidance", "text": body["message"]}
 
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append(body["sender"])
-            first = seen.count(body["sender"]) == 1
-            command = ({"luotsi": "guidance", "text": None, "start": "callback", "role_hint": None, "topic": None}
-                       if first else {"luotsi": "guidance", "text": body["message"]})
-            data = json.dumps([{"custom": command}]).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    with serving(Handler) as url:
+    with rasa_deciding(decide) as url:
         yield url
 
 
