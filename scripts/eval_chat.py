@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,12 +48,6 @@ def load_questions(folder: Path = QUESTIONS) -> list[tuple[str, str, str]]:
         for q in doc["questions"]:
             out.append((doc["language"], str(q["text"]), str(q["topic"])))
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -194,7 +186,8 @@ def report(summary: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    from bot.cli import Stack
+    from bot.cli import Stack, ensure_model
+    from scripts.bench import free_port
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", type=Path, help="write every question's outcome here")
@@ -207,9 +200,7 @@ def main() -> None:
         settings = Settings(database_url=f"sqlite:///{tmp}/eval.db", http_port=free_port(),
                             rasa_url=f"http://127.0.0.1:{free_port()}", actions_port=free_port(),
                             smtp_port=free_port(), max_turns=1000)
-        model = subprocess.run([sys.executable, str(ROOT / "scripts" / "model.py"), "ensure"], check=True,
-                               stdout=subprocess.PIPE, text=True).stdout.strip()
-        stack = Stack(settings=settings, model=Path(model), log_dir=Path(tmp) / "logs")
+        stack = Stack(settings=settings, model=ensure_model(), log_dir=Path(tmp) / "logs")
         stack.start()
         try:
             stack.wait_ready(timeout=300)
