@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.console.pages import labeller
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.locales import render
 from bot.models import Conversation, Message, Ticket, TicketEvent
@@ -184,7 +185,8 @@ def test_the_console_lists_callbacks_by_due_time_with_masked_numbers(settings: S
         page = client.get("/console/callbacks").text
         assert page.index(early) < page.index(late)
         assert "+35840 *** **22" in page and "+358402222222" not in page and "+358401111111" not in page
-        assert ">so<" in page and "register_jobseeker" in page
+        words = labeller("fi")  # the adviser's working language (Finnish by default)
+        assert f'>{words("language", "so")}<' in page and words("topic", "register_jobseeker") in page
         ticket_page = client.get(f"/console/tickets/{early}").text
         assert "+358402222222" in ticket_page  # in full on the ticket
     with TestClient(create_app(settings), follow_redirects=False) as client:

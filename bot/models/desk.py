@@ -120,3 +120,31 @@ class TicketEvent(Base):
     kind: Mapped[str] = mapped_column(String(24))  # created, claimed, replied, transferred, closed, reopened, viewed
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TicketNote(Base):
+    """An adviser's internal note on a ticket: for colleagues, never sent to the customer."""
+
+    __tablename__ = "ticket_note"
+    __table_args__ = (Index("ix_ticket_note_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    adviser_id: Mapped[int | None] = mapped_column(ForeignKey("adviser.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SavedReply(Base):
+    """A reply an adviser keeps for reuse: their own (owner set) or shared with every adviser by a
+    supervisor (owner None). `language` is the language it is written in."""
+
+    __tablename__ = "saved_reply"
+    __table_args__ = (Index("ix_saved_reply_owner", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("adviser.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

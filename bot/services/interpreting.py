@@ -75,11 +75,16 @@ def do_translate_for_adviser(session: Session, ticket: Ticket, adviser: Adviser,
 
 
 def do_translate_reply(session: Session, ticket: Ticket, message: Message, adviser: Adviser,
-                       translator: Translator, now: datetime) -> None:
-    """The adviser's reply into the customer's language (before any channel sends it); commits."""
-    message.language = adviser.working_language
+                       translator: Translator, now: datetime, written_in: str | None = None) -> None:
+    """The adviser's reply into the customer's language (before any channel sends it); commits.
+    A reply written in the customer's language (`written_in`: an authored answer inserted from the
+    catalogue, a saved reply in that language, an adviser who speaks it) goes out as written."""
     conversation = session.get(Conversation, ticket.conversation_id)
     target = conversation.language if conversation else None
+    message.language = written_in if written_in and written_in == target else adviser.working_language
+    if message.language == target:
+        session.commit()
+        return
     if not translator.enabled or not target or target == langid.UNDETERMINED or target == adviser.working_language:
         session.commit()
         return

@@ -104,6 +104,24 @@ def opening_days(first: date, hours: OpeningHours, horizon: int = 15) -> Iterato
             yield day
 
 
+def open_seconds(start: datetime, end: datetime, hours: OpeningHours) -> int:
+    """Seconds between `start` and `end` that fall inside the opening hours (working days, public
+    holidays skipped): how long a ticket has waited against its response target. A ticket left on
+    Friday evening has waited nothing on Monday at 08:00."""
+    if end <= start:
+        return 0
+    first, last = start.astimezone(HELSINKI), end.astimezone(HELSINKI)
+    total = 0.0
+    days = (last.date() - first.date()).days + 1
+    for day in opening_days(first.date(), hours, horizon=min(days, 400)):
+        opens = datetime.combine(day, hours.opens, HELSINKI)
+        closes = datetime.combine(day, hours.closes, HELSINKI)
+        lo, hi = max(opens, first), min(closes, last)
+        if hi > lo:
+            total += (hi - lo).total_seconds()
+    return int(total)
+
+
 def queues_of_adviser(session: Session, adviser: Adviser, now: datetime) -> list[str]:
     """The queues the adviser's city staffs right now (in at least one channel)."""
     return sorted({queue for queue, _ in scope_of_adviser(session, adviser, now)})
