@@ -1,10 +1,12 @@
 """The data subject's rights in the console (bot/console/privacy.py): an admin finds a person, sees a
 summary without message bodies, downloads the JSON and erases after typing the key again; every step
 is audited; other roles, requests without the CSRF field and unconfirmed erasures change nothing.
-Rasa is a dead address here, so the erasure completes with rasa_forgotten false."""
+Rasa is a dead address here, so the erasure completes with rasa_forgotten false. The test admin works
+in Finnish (the default), so the page's words are checked through `_` = gettext("fi")."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -17,10 +19,14 @@ from sqlalchemy.orm import Session
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.console.privacy import KEY_ERRORS
+from bot.console.words import gettext
 from bot.models import AuditEvent, Conversation, MailMessage, Message, Ticket
 from tests import factories as f
 from tests.test_console import sign_in
 from tests.test_privacy import EMAIL, HETU, OTHER_EMAIL, TG_USER, mail_conversation, telegram_chat
+
+_ = gettext("fi")
 
 
 @pytest.fixture
@@ -64,7 +70,7 @@ def test_admin_exports_and_erases_a_person(client: TestClient, db: Session, pers
     csrf = sign_in(client, "root")
     form = client.get("/console/privacy")
     assert form.status_code == 200
-    assert '<a href="/console/privacy">Personal data</a>' in form.text
+    assert f'<a href="/console/privacy">{_("Personal data")}</a>' in form.text
     assert '<label for="p-kind">' in form.text and '<label for="p-value">' in form.text
 
     # the summary: counts and ticket ids, never what the person wrote
@@ -72,8 +78,8 @@ def test_admin_exports_and_erases_a_person(client: TestClient, db: Session, pers
     assert found.status_code == 200, found.text
     assert person["ticket"] in found.text and HETU not in found.text
     counts = dict(re.findall(r'<tr><th scope="row">([^<]+)</th><td>(\d+)</td></tr>', found.text))
-    assert counts["Conversations"] == "1" and counts["Tickets"] == "1" and counts["Raw e-mails"] == "1"
-    assert counts["Messages"] == "1"
+    assert counts[_("Conversations")] == "1" and counts[_("Tickets")] == "1" and counts[_("Raw e-mails")] == "1"
+    assert counts[_("Messages")] == "1"
     assert found.headers["cache-control"] == "no-store"
 
     # the download: JSON as an attachment whose name holds no personal data
@@ -91,8 +97,10 @@ def test_admin_exports_and_erases_a_person(client: TestClient, db: Session, pers
     erased = client.post("/console/privacy/erase", data={"csrf": csrf, "kind": "email", "value": EMAIL,
                                                          "confirm": f"  {EMAIL.upper()} "})
     assert erased.status_code == 200, erased.text
-    assert "<h1>Personal data erased</h1>" in erased.text
-    assert "No — Rasa could not be reached" in erased.text
+    assert f"<h1>{_('Personal data erased')}</h1>" in erased.text
+    assert _("No — Rasa could not be reached, so its trackers of these conversations may still hold them. "
+             "The erasure in Luotsi's database stands, and the audit entry records that Rasa did not confirm.") \
+        in html.unescape(erased.text)
     assert _messages(db, person["conversation"]) == 0
     assert db.scalar(select(func.count()).select_from(MailMessage).where(MailMessage.sender == EMAIL)) == 0
     kept = db.get(Ticket, person["ticket"])
@@ -108,7 +116,7 @@ def test_admin_exports_and_erases_a_person(client: TestClient, db: Session, pers
 
     # nothing is found any more
     again = client.post("/console/privacy/export", data={"csrf": csrf, "kind": "email", "value": EMAIL})
-    assert "Nothing was found for this key." in again.text
+    assert _("Nothing was found for this key.") in again.text
 
 
 def test_admin_finds_by_telegram_user(client: TestClient, db: Session,
@@ -118,7 +126,8 @@ def test_admin_finds_by_telegram_user(client: TestClient, db: Session,
     found = client.post("/console/privacy/export",
                         data={"csrf": csrf, "kind": "telegram_user_id", "value": str(TG_USER)})
     counts = dict(re.findall(r'<tr><th scope="row">([^<]+)</th><td>(\d+)</td></tr>', found.text))
-    assert counts["Telegram chats"] == "1" and counts["Telegram updates"] == "2" and counts["Attachments"] == "1"
+    assert counts[_("Telegram chats")] == "1" and counts[_("Telegram updates")] == "2"
+    assert counts[_("Attachments")] == "1"
 
 
 @pytest.mark.parametrize("role", ["supervisor", "adviser"])
@@ -157,10 +166,12 @@ def test_erasure_without_confirmation_erases_nothing(client: TestClient, db: Ses
     f.adviser(db, "root", role="admin")
     csrf = sign_in(client, "root")
     key = {"csrf": csrf, "kind": "email", "value": EMAIL}
-    for confirm in ({}, {"confirm": ""}, {"confirm": OTHER_EMAIL}, {"confirm": "not an address"}):
+    for confirm, problem in (({}, "confirm_empty"), ({"confirm": ""}, "confirm_empty"),
+                             ({"confirm": OTHER_EMAIL}, "confirm_mismatch"),
+                             ({"confirm": "not an address"}, "confirm_mismatch")):
         r = client.post("/console/privacy/erase", data={**key, **confirm})
         assert r.status_code == 422
-        assert 'role="alert"' in r.text and "Nothing was erased." in r.text
+        assert 'role="alert"' in r.text and _(KEY_ERRORS[problem]) in r.text
         assert '<input id="p-confirm"' in r.text  # the confirmation step is offered again
     db.expire_all()
     assert _messages(db, person["conversation"]) == 1
@@ -174,5 +185,5 @@ def test_an_unusable_key_is_announced(client: TestClient, db: Session) -> None:
         r = client.post("/console/privacy/export", data={"csrf": csrf, "kind": kind, "value": value})
         assert r.status_code == 422
         assert 'role="alert"' in r.text and 'aria-invalid="true"' in r.text
-        assert "<title>Error:" in r.text
+        assert f"<title>{_('Error:')}" in r.text
     assert _audit(db) == []

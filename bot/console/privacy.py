@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from bot.api.deps import get_session
 from bot.config import VAR
-from bot.console.pages import _page, _signed_in, check_csrf
+from bot.console.pages import _page, _signed_in, check_csrf, console_language
+from bot.console.words import gettext
 from bot.models import Adviser, AuthToken
 from bot.services import privacy as svc
 
@@ -24,7 +25,8 @@ KindField = Annotated[str, Form(max_length=32)]
 ValueField = Annotated[str, Form(max_length=320)]
 CsrfField = Annotated[str, Form(max_length=64)]
 
-# What the admin chooses between, in the service's order; the labels are the console's words.
+# What the admin chooses between, in the service's order. These tables hold the English; the pages
+# show them in the console's language (`_(label)` in the templates, words in bot/console/words_table.py).
 KIND_LABELS = {
     "conversation_id": "Conversation id",
     "email": "E-mail address",
@@ -54,6 +56,18 @@ ERASE_LABELS = {
     "telegram_updates": "Telegram updates deleted",
     "outbox_files": "Outgoing mail files deleted",
 }
+# Why a key or its confirmation cannot be used. The page gets the English text and says it in the
+# console's language; the service's own message (for the API) is not shown.
+KEY_ERRORS = {
+    "kind": "Choose the kind of key from the list.",
+    "empty": "Enter the value of the key.",
+    "conversation_id": "A conversation id is 1 to 255 characters long.",
+    "email": "This is not an e-mail address.",
+    "phone": "This is not a phone number.",
+    "telegram_user_id": "A Telegram user id is a number (digits only).",
+    "confirm_empty": "The confirmation is empty. Nothing was erased.",
+    "confirm_mismatch": "The confirmation does not match the key. Nothing was erased.",
+}
 
 
 def _now() -> datetime:
@@ -64,15 +78,25 @@ def _admin(request: Request, session: Session) -> tuple[Adviser, AuthToken] | Re
     """The signed-in admin; other roles get the console's refusal (as the supervisor page does)."""
     me, row = _signed_in(request, session)
     if me.role != "admin":
-        return Response("Admins only", status_code=403)
+        _ = gettext(console_language(request, me))
+        return Response(_("Admins only"), status_code=403, media_type="text/plain")
     return me, row
 
 
 def _key(kind: str, value: str) -> svc.PersonKey:
     """The service's check of exactly one key, fed from the form's two fields."""
     if kind not in KIND_LABELS:
-        raise svc.PrivacyError("invalid_field", "Choose the kind of key from the list.")
+        raise svc.PrivacyError("invalid_field", KEY_ERRORS["kind"])
     return svc.check_person_key({kind: value})
+
+
+def _key_error(kind: str, exc: svc.PrivacyError) -> str:
+    """The English words (a KEY_ERRORS value) for why the form's key was refused."""
+    if kind not in KIND_LABELS:
+        return KEY_ERRORS["kind"]
+    if exc.code == "exactly_one_key":  # the one field the form sends was empty
+        return KEY_ERRORS["empty"]
+    return KEY_ERRORS.get(kind, KEY_ERRORS["kind"])
 
 
 def _checked(request: Request, session: Session, kind: str, value: str,
@@ -86,7 +110,7 @@ def _checked(request: Request, session: Session, kind: str, value: str,
     try:
         return me, row, _key(kind, value)
     except svc.PrivacyError as exc:
-        return _form(request, me, row, kind=kind, value=value, error=str(exc))
+        return _form(request, me, row, kind=kind, value=value, error=_key_error(kind, exc))
 
 
 def _form(request: Request, me: Adviser, row: AuthToken, *, kind: str = "email", value: str = "",
@@ -146,10 +170,9 @@ def create_erasure_page(request: Request, session: Db, kind: KindField = "", val
         return checked
     me, row, key = checked
     if not _confirmed(key, confirm):
-        problem = "does not match the key" if confirm.strip() else "is empty"
+        problem = "confirm_mismatch" if confirm.strip() else "confirm_empty"
         response = _page(request, "privacy_found.html", me, row, key=key, kind_label=KIND_LABELS[key.kind],
-                         counts=None, found=True, tickets=None,
-                         confirm_error=f"The confirmation {problem}. Nothing was erased.")
+                         counts=None, found=True, tickets=None, confirm_error=KEY_ERRORS[problem])
         response.status_code = 422
         return response
     outbox = getattr(request.app.state, "outbox", VAR / "outbox")
