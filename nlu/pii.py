@@ -24,3 +24,9 @@ def mask(text: str) -> str:
     """The text with identity codes, bank accounts, e-mail addresses and phone numbers replaced by
     neutral labels ("[henkilötunnus]", "[IBAN]", "[e-mail]", "[phone]")."""
     return _ANY.sub(lambda match: LABELS[match.lastgroup or "phone"], text)
+
+
+def find(text: str) -> list[tuple[str, str]]:
+    """The personal data in the text, in order, as (kind, the text as written); kind is one of
+    `LABELS` ("hetu", "iban", "email", "phone"). An identity code is never taken for a number."""
+    return [(match.lastgroup or "phone", match.group()) for match in _ANY.finditer(text)]

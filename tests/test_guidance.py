@@ -336,9 +336,9 @@ def test_reasons_keep_their_conditions(lang: str) -> None:
 ])
 def test_a_typed_callback_window_is_understood(language: str, typed: str, window: str) -> None:
     """Issue 15: the window question answered in words, in every tier-1 language."""
-    assert guidance_service._window_of(typed, language) == window
+    assert guidance_service.window_of(typed, language) == window
 
 
 def test_a_typed_window_that_names_both_or_neither_is_asked_again() -> None:
-    assert guidance_service._window_of("aamulla tai iltapäivällä", "fi") is None
-    assert guidance_service._window_of("whenever", "en") is None
+    assert guidance_service.window_of("aamulla tai iltapäivällä", "fi") is None
+    assert guidance_service.window_of("whenever", "en") is None

@@ -102,7 +102,7 @@ def check_phone_number(text: str, region: str = "FI") -> str:
 
 
 def mask_number(e164: str | None) -> str:
-    """"+358401234567" → "+358 40 *** **67": enough to tell two callbacks apart in a list."""
+    """"+358401234567" → "+35840 *** **67": enough to tell two callbacks apart in a list."""
     if not e164:
         return "–"
     digits = e164[-2:]

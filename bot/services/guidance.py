@@ -384,7 +384,7 @@ def _callback_turn(session: Session, conversation: Conversation, state: dict[str
             _save(conversation, state)
             return Step(messages=[render("sys_callback_invalid_number", language)], done=False)
     elif asking == "window" and text is not None:
-        window = _window_of(text, language)
+        window = window_of(text, language)
         if window is not None:
             if probe:
                 return _FINISHED
@@ -393,17 +393,21 @@ def _callback_turn(session: Session, conversation: Conversation, state: dict[str
                 session, conversation_id=conversation.id, phone=state["phone"], window=window,
                 topic=state.get("topic"), now=now, hours=context.hours, home_area=context.home_area,
                 reopen_days=context.reopen_days, windows=context.windows)
-            window_text = render(f"sys_callback_window_{window}", language).text
-            hours = window_values(context.windows)
-            return Step(messages=[render("sys_callback_confirmed", language, number=state["phone"],
-                                         date=spoken_date(callback.due), window=window_text,
-                                         start=hours[f"{window}_start"], end=hours[f"{window}_end"])],
-                        done=True)
+            return Step(messages=[callback_confirmation(language, state["phone"], callback.due, window,
+                                                        context.windows)], done=True)
     state["asking"] = "number" if state.get("phone") is None else "window"
     _save(conversation, state)
     if state["asking"] == "number":
         return Step(messages=[render("sys_callback_ask_number", language)], done=False)
     return Step(messages=[_ask_window(language, context.windows)], done=False)
+
+
+def callback_confirmation(language: str, number: str, due: datetime, window: str, windows: Windows) -> OutboundMessage:
+    """"An adviser will call you at <number> on <date> in the <window>, between <start> and <end>"."""
+    hours = window_values(windows)
+    return render("sys_callback_confirmed", language, number=number, date=spoken_date(due),
+                  window=render(f"sys_callback_window_{window}", language).text,
+                  start=hours[f"{window}_start"], end=hours[f"{window}_end"])
 
 
 def _ask_window(language: str, windows: Windows) -> OutboundMessage:
@@ -429,7 +433,9 @@ _WINDOW_PATTERNS = {window: re.compile("|".join(r"(?<!\w)" + re.escape(_norm(wor
                     for window, words in WINDOW_WORDS.items()}
 
 
-def _window_of(text: str, language: str) -> str | None:
+def window_of(text: str, language: str) -> str | None:
+    """The call-back window a typed answer names (button payload, a word for the part of the day,
+    or the button's title), or None when it names neither or both."""
     said = _norm(text)
     if said in WINDOW_NAMES:
         return said

@@ -112,11 +112,11 @@ def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: st
         session.commit()
     else:
         session.flush()
-    notice = _when_answered(session, ticket, "sys_handoff", conversation.language, now, hours)
+    notice = when_answered(session, ticket, "sys_handoff", conversation.language, now, hours)
     return Handoff(ticket=ticket, notice=notice, created=created)
 
 
-def _when_answered(session: Session, ticket: Ticket, texts: str, language: str | None, now: datetime,
+def when_answered(session: Session, ticket: Ticket, texts: str, language: str | None, now: datetime,
                    hours: shifts.OpeningHours) -> OutboundMessage:
     """`<texts>_on_shift` while the ticket's queue is staffed, else `<texts>_closed` with the weekday
     and time it opens again."""
@@ -333,12 +333,16 @@ def waiting_notice(session: Session, conversation_id: str, language: str | None,
     """What a customer hears when they write while their ticket waits for an adviser: the message is
     kept, and when an adviser will answer (soon, or the weekday and time the advisory opens). None
     once an adviser holds the ticket (they answer themselves) or when no ticket waits."""
-    ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id,
-                                                  Ticket.status == "queued").order_by(Ticket.created_at.desc())
-                             .limit(1)).first()
+    ticket = waiting_ticket(session, conversation_id)
     if ticket is None:
         return None
-    return _when_answered(session, ticket, "sys_waiting", language, now, hours)
+    return when_answered(session, ticket, "sys_waiting", language, now, hours)
+
+
+def waiting_ticket(session: Session, conversation_id: str) -> Ticket | None:
+    """The conversation's ticket that waits for an adviser (queued), if any."""
+    return session.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id, Ticket.status == "queued")
+                           .order_by(Ticket.created_at.desc()).limit(1)).first()
 
 
 def do_claim(session: Session, ticket_id: str, adviser: Adviser, now: datetime) -> Ticket:
