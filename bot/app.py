@@ -25,7 +25,9 @@ from bot.services.guidance_texts import guidance as guidance_texts
 from bot.services.rasa import RasaClient
 from bot.services.service_needs import load_rules
 from bot.services.translation import Translator
+from bot.services.waiting import with_answered_notice
 from integrations.email.delivery import EmailDeliverer
+from integrations.email.notice import NoticeMailer
 from integrations.phone import api as phone_api
 from integrations.telegram import webhook as telegram_webhook
 from integrations.telegram.delivery import TelegramDeliverer
@@ -65,8 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.login_throttle = LoginThrottle()
-    # channels whose replies must be pushed; the web chat pulls its own over its live stream
-    app.state.deliverers = {"email": EmailDeliverer(settings), "telegram": TelegramDeliverer()}
+    # channels whose replies must be pushed; the web chat pulls its own over its live stream. A web
+    # or Telegram customer who left an e-mail address while waiting also gets one notice e-mail.
+    app.state.deliverers = with_answered_notice({"email": EmailDeliverer(settings), "telegram": TelegramDeliverer()},
+                                                NoticeMailer(settings))
     app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout, settings.rasa_token,
                                 max_connections=settings.max_turns)
     app.state.turns = TurnGate(settings.max_turns)

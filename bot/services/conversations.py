@@ -39,8 +39,9 @@ from bot.services.guidance import GuidanceContext
 from bot.services.interpreting import translate_answer
 from bot.services.language import chosen_language, decide_language
 from bot.services.rasa import Answer, Command, RasaClient, RasaUnavailable
-from bot.services.tickets import do_handoff, waiting_notice
+from bot.services.tickets import do_handoff
 from bot.services.translation import Translator
+from bot.services.waiting import do_answer_waiting, with_offer
 from nlu import langid, pii
 
 T = TypeVar("T")
@@ -206,12 +207,13 @@ def begin_turn(session: Session, message: InboundMessage, *, now: datetime,
                         language=language, previous=previous, hints=hints, first=conversation.created_at == now)
     if conversation.handler == "human":
         # The conversation is the advisers': the message is theirs. While the ticket still waits,
-        # the customer hears that it is kept and when an adviser will answer; once an adviser holds
-        # it, the assistant stays silent.
+        # the customer hears that it is kept and when an adviser will answer (outside opening hours
+        # with the offer of a notice or a call-back, and an address or number they leave is taken);
+        # once an adviser holds it, the assistant stays silent.
         inbound.status = "for_adviser"
         prepared.for_adviser = True
         if context is not None:
-            prepared.waiting = waiting_notice(session, conversation.id, language, now, context.hours)
+            prepared.waiting = do_answer_waiting(session, conversation, message.text, language, now, context)
             if prepared.waiting is not None:
                 _store_replies(session, conversation, [prepared.waiting], language, now, reply_status)
         session.commit()
@@ -281,7 +283,8 @@ def _command(session: Session, conversation: Conversation, command: Command, lan
                              topic=_word(args.get("topic"), None), now=now, hours=context.hours,
                              home_area=context.home_area, reopen_days=context.reopen_days, commit=False)
         ticket = handoff.ticket
-        return [handoff.notice], TicketRef(id=ticket.id, queue=ticket.queue, status=ticket.status)
+        notice = with_offer(session, ticket, handoff.notice, language, now)
+        return [notice], TicketRef(id=ticket.id, queue=ticket.queue, status=ticket.status)
     if command.name == "guidance":
         start = args.get("start")
         step = guidance.do_guidance_turn(

@@ -133,12 +133,14 @@ def access_person_by_conversation_id(session: Session, conversation_id: str) -> 
 
 
 def access_person_by_email(session: Session, email: str) -> set[str]:
-    """Mail threads the address started, mail it sent, tickets with it as the contact."""
+    """Mail threads the address started, mail it sent, tickets with it as the contact (or as the
+    address a waiting web-chat or Telegram customer left for a notice)."""
     email = email.lower()
     found = set(session.scalars(select(Conversation.id).where(
         Conversation.channel == "email", func.lower(Conversation.external_id).like(_like_prefix(email), escape="\\"))))
     found |= set(session.scalars(select(MailMessage.conversation_id).where(func.lower(MailMessage.sender) == email)))
-    found |= set(session.scalars(select(Ticket.conversation_id).where(func.lower(_contact("email")) == email)))
+    found |= set(session.scalars(select(Ticket.conversation_id).where(or_(
+        func.lower(_contact("email")) == email, func.lower(_contact("notify_email")) == email))))
     return found
 
 
@@ -378,8 +380,8 @@ def _addresses(session: Session, person: Person) -> set[str]:
     for part in chunks(person.conversation_ids):
         found |= {s.lower() for s in session.scalars(select(MailMessage.sender).where(
             MailMessage.conversation_id.in_(part))) if s}
-        found |= {str(c.get("email")).lower() for c in session.scalars(select(Ticket.contact).where(
-            Ticket.conversation_id.in_(part))) if isinstance(c, dict) and c.get("email")}
+        found |= {str(c.get(key)).lower() for c in session.scalars(select(Ticket.contact).where(
+            Ticket.conversation_id.in_(part))) if isinstance(c, dict) for key in ("email", "notify_email") if c.get(key)}
     return found
 
 
