@@ -8,8 +8,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from bot.console.words import gettext
+
 pytestmark = [pytest.mark.browser, pytest.mark.rasa]
 
+fi = gettext("fi")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -123,22 +126,23 @@ def test_customer_to_adviser_and_back(stack, browser: Browser) -> None:  # type:
         expect(customer.locator(".luotsi-bot").last).to_contain_text(
             render("sys_handoff_on_shift", "fi").text[:30], timeout=20_000)
 
-        adviser.goto(f"{stack.hub_url}/console")
+        adviser.goto(f"{stack.hub_url}/console")  # the browser asks for English; the adviser works in Finnish
         adviser.get_by_label("Username").fill("espoo.e2e")
         adviser.get_by_label("Password").fill(f.PASSWORD)
         adviser.get_by_role("button", name="Sign in").click()
-        adviser.get_by_role("button", name="Claim next ticket").click()
-        expect(adviser.locator("h1")).to_contain_text("Ticket")
-        expect(adviser.get_by_label("Transcript")).to_contain_text("haluan puhua ihmisen kanssa")
-        adviser.get_by_label("Your reply").fill("Hei! Olen neuvoja Espoosta. Miten voin auttaa?")
-        adviser.get_by_role("button", name="Send reply").click()
+        adviser.get_by_role("button", name=fi("Claim next ticket")).click()
+        expect(adviser.locator("h1")).to_contain_text(fi("Ticket {id}", id=""))
+        expect(adviser.get_by_label(fi("Transcript"))).to_contain_text("haluan puhua ihmisen kanssa")
+        adviser.get_by_label(fi("Your reply (goes to the customer's {channel})", channel=fi("Web chat"))).fill(
+            "Hei! Olen neuvoja Espoosta. Miten voin auttaa?")
+        adviser.get_by_role("button", name=fi("Send reply")).click()
 
         # the customer sees the reply without reloading
         expect(customer.locator(".luotsi-adviser")).to_contain_text("Olen neuvoja Espoosta", timeout=15_000)
 
-        adviser.get_by_label("Outcome").select_option("answered")
-        adviser.get_by_role("checkbox").check()  # closing is confirmed
-        adviser.get_by_role("button", name="Close ticket").click()
+        adviser.get_by_label(fi("Outcome"), exact=True).select_option("answered")
+        adviser.get_by_label(fi("The customer's matter is handled: close the ticket")).check()  # closing is confirmed
+        adviser.get_by_role("button", name=fi("Close ticket")).click()
         expect(customer.locator(".luotsi-bot").last).to_contain_text(
             render("sys_ticket_closed", "fi").text[:25], timeout=15_000)
 

@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.app import create_app
 from bot.config import Settings
 from bot.console.pages import labeller
+from bot.console.words import gettext
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.locales import render
 from bot.models import Conversation, Message, Ticket, TicketEvent
@@ -192,7 +194,7 @@ def test_the_console_lists_callbacks_by_due_time_with_masked_numbers(settings: S
     with TestClient(create_app(settings), follow_redirects=False) as client:
         sign_in(client, "other.city")  # Vantaa has no callbacks shift now: nothing to see
         page = client.get("/console/callbacks").text
-        assert early not in page and "No callbacks waiting" in page
+        assert early not in page and str(escape(gettext("fi")("No callbacks waiting in your shift's queues."))) in page
 
 
 def test_three_failed_calls_close_the_callback_and_tell_the_customer(settings: Settings) -> None:
@@ -231,7 +233,7 @@ def test_a_reached_customer_closes_the_callback(settings: Settings) -> None:
         csrf = sign_in(client, "caller2")
         client.post("/console/claim", data={"csrf": csrf})
         page = client.get(f"/console/tickets/{ticket_id}").text
-        assert "Called — outcome" in page and "+358404444444" in page
+        assert gettext("fi")("Called — outcome") in page and "+358404444444" in page
         r = client.post(f"/console/tickets/{ticket_id}/call", data={"csrf": csrf, "outcome": "reached"})
         assert r.status_code == 303 and "callback_closed" in r.headers["location"]
     with _db(settings) as db:

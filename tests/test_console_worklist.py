@@ -299,10 +299,13 @@ def test_the_open_ticket_and_the_list_update_live(client: TestClient, db: Sessio
                           language="fi", created_at=datetime.now(timezone.utc)))
             s.commit()
 
-    for url in (f"/console/events?ticket={ticket.id}", "/console/events"):
+    for page_url, url in ((f"/console/tickets/{ticket.id}", f"/console/events?ticket={ticket.id}"),
+                          ("/console", "/console/events?")):
+        stamp = re.search(r'data-stamp="(\w+)"', client.get(page_url).text)
+        assert stamp
         writer = threading.Thread(target=customer_writes)
         started = time.monotonic()
-        with client.stream("GET", url) as response:
+        with client.stream("GET", f"{url}&v={stamp.group(1)}") as response:
             assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
             writer.start()
             seen = False
@@ -312,8 +315,18 @@ def test_the_open_ticket_and_the_list_update_live(client: TestClient, db: Sessio
                     break
                 assert time.monotonic() - started < 10
         writer.join()
-        assert seen
+        assert seen and time.monotonic() - started >= 0.5  # the change, not the page being stale
         assert "Onko siellä" not in line  # the stream carries no ticket data
+
+
+def test_a_page_already_stale_when_the_stream_opens_is_told_at_once(client: TestClient, db: Session) -> None:
+    f.adviser(db, "sup", role="supervisor")
+    _ticket(db, "stale-1")
+    sign_in(client, "sup")
+    with client.stream("GET", "/console/events?v=0000") as response:
+        lines = response.iter_lines()
+        assert next(lines).startswith("retry:")
+        assert [next(lines), next(lines)] == ["", "event: changed"]
 
 
 def test_live_updates_need_a_session_and_access(client: TestClient, db: Session) -> None:
@@ -338,3 +351,31 @@ def test_the_console_speaks_the_advisers_working_language(client: TestClient, db
     assert '<html lang="en">' in page and "Claim next ticket" in page and "Swedish" in page
     login = client.get("/console/login", headers={"Accept-Language": "sv-FI,sv;q=0.9"}).text
     assert '<html lang="sv">' in login
+
+
+# ---- the same through the adviser API ----
+
+def _bearer(client: TestClient, username: str) -> dict[str, str]:
+    token = client.post("/api/auth/token", data={"username": username, "password": f.PASSWORD}).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_filters_searches_pages_and_keeps_notes(client: TestClient, db: Session) -> None:
+    f.adviser(db, "sup", role="supervisor")
+    base = f.now() - timedelta(hours=1)
+    so = _ticket(db, "api-so", "Waxaan rabaa shaqo", language="so", created=base)
+    for i in range(4):
+        _ticket(db, f"api-fi-{i}", f"kysymys {i}", created=base + timedelta(minutes=i + 1))
+    auth = _bearer(client, "sup")
+    body = client.get("/api/tickets", params={"language": "so"}, headers=auth).json()
+    assert [t["id"] for t in body["tickets"]] == [so.id] and body["total"] == 1
+    body = client.get("/api/tickets", params={"q": "kysymys", "limit": 2, "offset": 2, "sort": "waited"},
+                      headers=auth).json()
+    assert body["total"] == 4 and len(body["tickets"]) == 2
+    assert client.get("/api/tickets", params={"sort": "nonsense"}, headers=auth).status_code == 422
+    r = client.post(f"/api/tickets/{so.id}/notes", json={"text": "Tulkki tarvitaan"}, headers=auth)
+    assert r.status_code == 201 and r.json()["author"] == "sup"
+    notes = client.get(f"/api/tickets/{so.id}/notes", headers=auth).json()["notes"]
+    assert [n["text"] for n in notes] == ["Tulkki tarvitaan"]
+    assert client.post(f"/api/tickets/{so.id}/notes", json={"text": ""}, headers=auth).status_code == 422
+    assert client.get("/api/tickets/nope/notes", headers=auth).status_code == 404

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.console.words import gettext
 from bot.locales import render, ui_strings
 from bot.models import Conversation, Ticket, TicketEvent
 from bot.services import shifts
@@ -287,7 +288,7 @@ def test_the_adviser_chooses_a_working_language(settings: Settings) -> None:
         with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
             f.adviser(db, "sv.adviser", languages="sv,fi")
         csrf = sign_in(client, "sv.adviser")
-        assert "I read and write in" in client.get("/console").text
+        assert gettext("fi")("I read and write in") in client.get("/console").text
         r = client.post("/console/settings", data={"csrf": csrf, "working_language": "sv"})
         assert r.status_code == 303 and "settings_saved" in r.headers["location"]
         assert "bad_language" in client.post("/console/settings", data={"csrf": csrf, "working_language": "xx"}

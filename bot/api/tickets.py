@@ -18,6 +18,9 @@ from bot.schemas.tickets import (
     AttachmentPublic,
     CallRequest,
     CloseRequest,
+    NoteList,
+    NotePublic,
+    NoteRequest,
     QueueList,
     QueuePublic,
     ReplyRequest,
@@ -26,6 +29,7 @@ from bot.schemas.tickets import (
     TranscriptEntry,
     TransferRequest,
 )
+from bot.services import replies, worklist
 from bot.services import tickets as svc
 from bot.services.attachments import access_attachment_by_ticket, attachments_of, download_headers
 from bot.services.callbacks import do_record_call, mask_number
@@ -91,26 +95,42 @@ def to_public(session: Session, ticket: Ticket, *, transcript: bool, masked: boo
 
 @router.get("/tickets", response_model=TicketList)
 def read_tickets(
-    me: Me, session: Db,
-    status: Annotated[str | None, Query(pattern="^(queued|claimed|closed)$")] = None,
+    me: Me, session: Db, request: Request,
+    status: Annotated[str | None, Query(pattern="^(queued|claimed|closed|open)$")] = None,
     queue: Annotated[str | None, Query(max_length=40)] = None,
     channel: Annotated[str | None, Query(pattern="^(web|telegram|email|phone)$")] = None,
+    language: Annotated[str | None, Query(max_length=8)] = None,
+    city: Annotated[str | None, Query(pattern="^(helsinki|espoo|vantaa)$")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="a ticket number, or words in the summary or messages")] = None,
+    sort: Annotated[str, Query(pattern="^(waited|newest|priority|language|queue)$")] = "priority",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TicketList:
     """The tickets the adviser may see (`access_ticket_by_adviser`): their current shift's queues
-    and channels and the tickets they hold or last held; all for supervisors."""
-    query = select(Ticket)
-    visible = svc.visible_tickets(session, me, _now())
-    if visible is not None:
-        query = query.where(visible)
-    if status:
-        query = query.where(Ticket.status == status)
-    if queue:
-        query = query.where(Ticket.queue == queue)
-    if channel:
-        query = query.where(Ticket.channel == channel)
-    rows = session.scalars(query.order_by(Ticket.priority.desc(), Ticket.created_at).limit(limit))
-    return TicketList(tickets=[to_public(session, t, transcript=False, masked=True) for t in rows])
+    and channels and the tickets they hold or last held; all for supervisors. Filtered, searched,
+    sorted and paged like the console's list; `total` says how many match in all."""
+    filters = worklist.Filters(status=status or "all", queue=queue, language=language, channel=channel, city=city,
+                               search=q, sort=sort)
+    rows, total = worklist.ticket_page(session, me, _now(), filters, offset=offset, limit=limit)
+    return TicketList(tickets=[to_public(session, t, transcript=False, masked=True) for t in rows], total=total)
+
+
+@router.get("/tickets/{ticket_id}/notes", response_model=NoteList, responses=errors(404))
+def read_notes(ticket_id: str, me: Me, session: Db) -> NoteList:
+    """The ticket's internal notes (for advisers only; never sent to the customer)."""
+    ticket = svc.access_ticket_by_adviser(session, ticket_id, me, _now())
+    return NoteList(notes=[NotePublic(id=n.id, author=author, text=n.text, created_at=n.created_at)
+                           for n, author in replies.notes_of(session, ticket)])
+
+
+@router.post("/tickets/{ticket_id}/notes", response_model=NotePublic, status_code=201, responses=errors(404))
+def create_note(ticket_id: str, body: NoteRequest, me: Me, session: Db) -> NotePublic:
+    """Add an internal note for colleagues."""
+    now = _now()
+    check_text_characters(body.text, None)
+    ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now)
+    note = replies.do_add_note(session, ticket, me, body.text.strip(), now)
+    return NotePublic(id=note.id, author=me.username, text=note.text, created_at=note.created_at)
 
 
 @router.post("/tickets/claim", response_model=TicketPublic | None, responses=errors(403, 409))
@@ -154,7 +174,7 @@ def create_reply(ticket_id: str, body: ReplyRequest, me: Me, session: Db, reques
     check_text_characters(body.text, None)  # NUL, escapes: 422 on every database, never stored
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
     message = svc.do_reply(session, ticket, me, body.text.strip(), now)
-    do_translate_reply(session, ticket, message, me, request.app.state.translator, now)
+    do_translate_reply(session, ticket, message, me, request.app.state.translator, now, written_in=body.written_in)
     do_deliver_reply(session, request.app.state.deliverers, ticket, message, now)
     return to_public(session, ticket, transcript=True)
 

@@ -3,6 +3,7 @@ the database (so every hub process sees the same). No ticket data leaves through
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,3 +27,9 @@ def ticket_stamp(session: Session, ticket: Ticket) -> tuple[Any, ...]:
     last_message = session.scalar(select(func.max(Message.id)).where(Message.conversation_id == ticket.conversation_id))
     last_note = session.scalar(select(func.max(TicketNote.id)).where(TicketNote.ticket_id == ticket.id))
     return last_message, last_note, ticket.status, ticket.assigned_to, ticket.queue
+
+
+def token(stamp: tuple[Any, ...]) -> str:
+    """A stamp as the page carries it (`data-stamp`), so the stream can tell a page that is already
+    out of date when it connects."""
+    return hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.api.deps import get_session, get_settings, get_throttle
 from bot.config import Settings
-from bot.console import live, replies
+from bot.console import live
 from bot.console.words import LANGUAGES, best_language, gettext
 from bot.errors import unusable_characters
 from bot.locales import topic_title
@@ -34,10 +34,9 @@ from bot.models import (
     Shift,
     Ticket,
     TicketEvent,
-    TicketNote,
 )
 from bot.models.desk import CHANNELS, CITIES
-from bot.services import shifts, worklist
+from bot.services import replies, shifts, worklist
 from bot.services import tickets as svc
 from bot.services.attachments import access_attachment_by_ticket, attachments_of, download_headers
 from bot.services.auth import (
@@ -149,7 +148,8 @@ _CHANNEL_WORDS = {"web": "Web chat", "telegram": "Telegram", "email": "E-mail", 
 _CONTACT_WORDS = {"channel": "Channel", "email": "E-mail", "name": "Name", "mailbox": "Mailbox", "phone": "Phone",
                   "window": "Call-back window", "window_hours": "Hours", "abandoned": "Hung up in the phone menu",
                   "notify_email": "E-mail for a notice", "notify_phone": "Number for a call-back"}
-_STATUS_WORDS = {"queued": "Waiting", "claimed": "Claimed", "closed": "Closed", "open": "Open (waiting or claimed)"}
+_STATUS_WORDS = {"queued": "Waiting", "claimed": "Claimed", "closed": "Closed", "open": "Open (waiting or claimed)",
+                 "all": "All statuses"}
 _CITY_WORDS = {"helsinki": "Helsinki", "espoo": "Espoo", "vantaa": "Vantaa"}
 _OUTCOME_WORDS = {"answered": "Answered", "referred": "Referred to another service", "callback_done": "Called back",
                   "no_response": "No response from the customer", "duplicate": "Duplicate", "spam": "Spam",
@@ -171,7 +171,8 @@ def labeller(language: str) -> Callable[[str, str | None], str]:
             return "—"
         if kind == "queue":
             if value.startswith("jobseeker_"):
-                return _("Jobseekers, {area}", area=value.removeprefix("jobseeker_").capitalize())
+                area = value.removeprefix("jobseeker_")
+                return _("Jobseekers, {area}", area=_(_CITY_WORDS[area]) if area in _CITY_WORDS else area.capitalize())
             return _(_QUEUE_WORDS[value]) if value in _QUEUE_WORDS else value
         if kind == "language":
             name = langid.LANGUAGE_NAMES_EN.get(value, "Unknown" if value == langid.UNDETERMINED else None)
@@ -334,7 +335,8 @@ def read_queues_page(request: Request, session: Db) -> Response:
                  working_languages=WORKING_LANGUAGES, translator=request.app.state.translator.enabled,
                  may_claim=may_claim, all_queues=list(session.scalars(select(Queue.code).order_by(Queue.code))),
                  statuses=worklist.STATUSES, sorts=worklist.SORTS, cities=CITIES, channels=CHANNELS,
-                 region_waiting=sum(d["depth"] for d in depths), urlencode=urlencode)
+                 region_waiting=sum(d["depth"] for d in depths), urlencode=urlencode,
+                 live_stamp=live.token(live.list_stamp(session)))
 
 
 WORKING_LANGUAGES = ("fi", "sv", "en")
@@ -436,8 +438,7 @@ def read_ticket_page(ticket_id: str, request: Request, session: Db) -> Response:
     statuses = {m.id: translation_status(m, customer_language, me.working_language, translator.enabled, unavailable)
                 for m in transcript}
     assigned = session.get(Adviser, ticket.assigned_to).username if ticket.assigned_to else None  # type: ignore[union-attr]
-    notes = session.execute(select(TicketNote, Adviser.username).outerjoin(Adviser, TicketNote.adviser_id == Adviser.id)
-                            .where(TicketNote.ticket_id == ticket.id).order_by(TicketNote.id)).all()
+    notes = replies.notes_of(session, ticket)
     saved = replies.saved_replies(session, me)
     answers = replies.catalogue_answers(customer_language)
     prefill, written_in = replies.prefill(request.query_params.get("insert", ""), saved, answers)
@@ -449,7 +450,8 @@ def read_ticket_page(ticket_id: str, request: Request, session: Db) -> Response:
                  prefill=prefill, written_in=written_in, customer_language=customer_language,
                  earlier=worklist.earlier_tickets(session, ticket), colleagues=colleagues,
                  mine=ticket.assigned_to == me.id, all_queues=list(session.scalars(select(Queue.code))),
-                 outcomes=svc.OUTCOMES, call_outcomes=CALL_OUTCOMES)
+                 outcomes=svc.OUTCOMES, call_outcomes=CALL_OUTCOMES,
+                 live_stamp=live.token(live.ticket_stamp(session, ticket)))
 
 
 @router.post("/tickets/{ticket_id}/notes")
@@ -534,7 +536,8 @@ EVENT_STREAM_SECONDS = 600.0
 
 
 @router.get("/events")
-async def read_console_events(request: Request, ticket: Annotated[str | None, Query(max_length=32)] = None) -> Response:
+async def read_console_events(request: Request, ticket: Annotated[str | None, Query(max_length=32)] = None,
+                              v: Annotated[str, Query(max_length=32)] = "") -> Response:
     """`text/event-stream`: an event `changed` whenever the list (or, with `ticket`, that ticket: its
     messages, notes or status) changes. The database is polled, so it works the same with several
     hub processes; the page fetches what changed itself (no ticket data travels in the stream)."""
@@ -559,6 +562,8 @@ async def read_console_events(request: Request, ticket: Annotated[str | None, Qu
         loop = asyncio.get_running_loop()
         started, stamp = loop.time(), first
         yield "retry: 3000\n\n"
+        if v != live.token(first):  # the page was rendered before a change this stream did not see
+            yield "event: changed\ndata: {}\n\n"
         while loop.time() - started < EVENT_STREAM_SECONDS:
             await asyncio.sleep(EVENT_POLL_SECONDS)
             if await request.is_disconnected():

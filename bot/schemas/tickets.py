@@ -61,10 +61,29 @@ class TicketPublic(BaseModel):
 
 class TicketList(BaseModel):
     tickets: list[TicketPublic]
+    total: int | None = Field(default=None, description="how many tickets match in all (the list is one page)")
 
 
 class ReplyRequest(BaseModel):
     text: str = Field(min_length=1, max_length=5000)
+    written_in: str | None = Field(default=None, max_length=8, description=(
+        "the language the reply is written in, when it is the customer's (an authored answer, a saved "
+        "reply in that language): sent as written, without machine translation"))
+
+
+class NoteRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class NotePublic(BaseModel):
+    id: int
+    author: str | None
+    text: str
+    created_at: datetime
+
+
+class NoteList(BaseModel):
+    notes: list[NotePublic]
 
 
 class TransferRequest(BaseModel):

@@ -21,7 +21,7 @@ from bot.models.desk import CHANNELS, CITIES
 from bot.services import shifts
 from bot.services import tickets as svc
 
-STATUSES = ("queued", "claimed", "closed", "open")
+STATUSES = ("queued", "claimed", "closed", "open", "all")
 SORTS = ("waited", "newest", "priority", "language", "queue")
 PER_PAGE = 50
 PREVIEW_CHARS = 140
@@ -93,7 +93,7 @@ def _conditions(session: Session, adviser: Adviser, now: datetime, filters: Filt
         conditions.append(visible)
     if filters.status == "open":
         conditions.append(Ticket.status.in_(svc.OPEN))
-    else:
+    elif filters.status != "all":
         conditions.append(Ticket.status == filters.status)
     for column, value in ((Ticket.queue, filters.queue), (Ticket.language, filters.language),
                           (Ticket.channel, filters.channel), (Ticket.city_on_shift, filters.city)):
@@ -115,7 +115,7 @@ def _ordered(query: Select[Ticket], sort: str) -> Select[Ticket]:
     if sort == "queue":
         return query.order_by(Ticket.queue, Ticket.priority.desc(), Ticket.created_at)
     if sort == "priority":
-        return query.order_by(Ticket.priority.desc(), Ticket.needs_interpreter.desc(), Ticket.created_at)
+        return query.order_by(Ticket.priority.desc(), Ticket.created_at, Ticket.id)
     return query.order_by(Ticket.created_at, Ticket.id)  # "waited": the longest wait first
 
 
@@ -134,14 +134,23 @@ def previews(session: Session, conversation_ids: list[str]) -> dict[str, str]:
     return out
 
 
-def worklist(session: Session, adviser: Adviser, now: datetime, filters: Filters,
-             hours: shifts.OpeningHours) -> Page:
+def ticket_page(session: Session, adviser: Adviser, now: datetime, filters: Filters, *, offset: int,
+                limit: int) -> tuple[list[Ticket], int]:
+    """One page of the tickets the adviser may see under `filters`, and how many match in all."""
     conditions = _conditions(session, adviser, now, filters)
     total = session.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
+    tickets = list(session.scalars(_ordered(select(Ticket).where(*conditions), filters.sort)
+                                   .offset(offset).limit(limit)))
+    return tickets, total
+
+
+def worklist(session: Session, adviser: Adviser, now: datetime, filters: Filters,
+             hours: shifts.OpeningHours) -> Page:
+    total = session.scalar(select(func.count()).select_from(Ticket)
+                           .where(*_conditions(session, adviser, now, filters))) or 0
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(filters.page, pages)
-    tickets = list(session.scalars(_ordered(select(Ticket).where(*conditions), filters.sort)
-                                   .offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
+    tickets, total = ticket_page(session, adviser, now, filters, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
     texts = previews(session, [t.conversation_id for t in tickets])
     targets = dict(session.execute(select(Queue.code, Queue.response_target_minutes)).all())
     holders = dict(session.execute(select(Adviser.id, Adviser.username).where(

@@ -39,7 +39,8 @@
 
   var live = body.getAttribute("data-live") || "";
   if (live && window.EventSource) {
-    var url = "/console/events" + (live.indexOf("ticket:") === 0 ? "?ticket=" + encodeURIComponent(live.slice(7)) : "");
+    var url = "/console/events?v=" + encodeURIComponent(body.getAttribute("data-stamp") || "") +
+      (live.indexOf("ticket:") === 0 ? "&ticket=" + encodeURIComponent(live.slice(7)) : "");
     var source = new EventSource(url);
     source.addEventListener("changed", function () {
       if (live === "list") refresh(["worklist", "queue-depths", "mine"], body.getAttribute("data-updated"));

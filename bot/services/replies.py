@@ -90,6 +90,13 @@ def do_delete_reply(session: Session, adviser: Adviser, reply_id: int) -> bool:
     return True
 
 
+def notes_of(session: Session, ticket: Ticket) -> list[tuple[TicketNote, str | None]]:
+    """The ticket's notes, oldest first, each with its author's username (None once removed)."""
+    rows = session.execute(select(TicketNote, Adviser.username).outerjoin(Adviser, TicketNote.adviser_id == Adviser.id)
+                           .where(TicketNote.ticket_id == ticket.id).order_by(TicketNote.id)).all()
+    return [(note, author) for note, author in rows]
+
+
 def do_add_note(session: Session, ticket: Ticket, adviser: Adviser, text: str, now: datetime) -> TicketNote:
     note = TicketNote(ticket_id=ticket.id, adviser_id=adviser.id, text=text, created_at=now)
     session.add(note)
