@@ -343,3 +343,24 @@ def test_old_timestamps_do_not_matter_for_erasure(client: TestClient) -> None:
         db.commit()
     r = client.post("/api/privacy/erase", json={"email": EMAIL}, headers=token(client, "c.admin"))
     assert r.status_code == 200 and r.json()["mail"] == 1
+
+
+def test_internal_notes_are_exported_and_erased_with_the_person(client: TestClient) -> None:
+    from bot.models import TicketNote
+    from bot.services.replies import do_add_note
+    from bot.services.shifts import OpeningHours
+    from bot.services.tickets import do_handoff
+
+    with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+        admin_user = f.adviser(db, "n.admin", role="admin")
+        conv = f.conversation(db, "noted-person", text="tarvitsen apua")
+        ticket = do_handoff(db, conversation_id=conv.id, reason="asked_for_human", topic=None, now=_now(),
+                            hours=OpeningHours.parse("mon-fri 08:00-16:00"), home_area="espoo", reopen_days=7).ticket
+        do_add_note(db, ticket, admin_user, "Asiakkaalla uniapnea, soita iltapäivällä", _now())
+        conversation_id = conv.id
+    headers = token(client, "n.admin")
+    exported = client.post("/api/privacy/export", json={"conversation_id": conversation_id}, headers=headers).json()
+    assert [n["text"] for n in exported["tickets"][0]["notes"]] == ["Asiakkaalla uniapnea, soita iltapäivällä"]
+    assert client.post("/api/privacy/erase", json={"conversation_id": conversation_id}, headers=headers).status_code == 200
+    with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+        assert db.scalars(select(TicketNote)).first() is None

@@ -43,6 +43,7 @@ from bot.models import (
     TelegramUpdate,
     Ticket,
     TicketEvent,
+    TicketNote,
 )
 from bot.services.callbacks import BadNumber, check_phone_number
 
@@ -236,6 +237,7 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
     messages = sorted(_rows(session, Message, Message.conversation_id, ids), key=lambda m: m.id)
     tickets = sorted(_rows(session, Ticket, Ticket.conversation_id, ids), key=lambda t: t.created_at)
     events = sorted(_rows(session, TicketEvent, TicketEvent.ticket_id, [t.id for t in tickets]), key=lambda e: e.id)
+    notes = sorted(_rows(session, TicketNote, TicketNote.ticket_id, [t.id for t in tickets]), key=lambda n: n.id)
     mails = sorted(_rows(session, MailMessage, MailMessage.conversation_id, ids), key=lambda m: m.id)
     calls = sorted(_rows(session, PhoneCall, PhoneCall.conversation_id, ids), key=lambda c: c.created_at)
     files: list[Any] = []
@@ -255,6 +257,9 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
     by_ticket: dict[str, list[dict[str, Any]]] = {}
     for e in events:
         by_ticket.setdefault(e.ticket_id, []).append({"kind": e.kind, "at": _iso(e.at), "data": e.data})
+    notes_by_ticket: dict[str, list[dict[str, Any]]] = {}
+    for n in notes:  # advisers' internal notes are about the person too (art. 15)
+        notes_by_ticket.setdefault(n.ticket_id, []).append({"text": n.text, "created_at": _iso(n.created_at)})
     return {
         "format": "luotsi.person-export/1",
         "key": {person.key.kind: person.key.value},
@@ -270,7 +275,7 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
             "topic": t.topic, "summary": t.summary, "contact": t.contact, "consent": t.consent,
             "assessment": t.assessment, "outcome": t.outcome, "created_at": _iso(t.created_at),
             "claimed_at": _iso(t.claimed_at), "closed_at": _iso(t.closed_at), "due_at": _iso(t.due_at),
-            "events": by_ticket.get(t.id, [])} for t in tickets],
+            "events": by_ticket.get(t.id, []), "notes": notes_by_ticket.get(t.id, [])} for t in tickets],
         "mail": [{
             "id": m.id, "message_id": m.message_id, "mailbox": m.mailbox, "sender": m.sender, "subject": m.subject,
             "conversation_id": m.conversation_id, "ticket_id": m.ticket_id, "received_at": _iso(m.received_at),
@@ -356,6 +361,8 @@ def _erase_tickets(session: Session, conversation_ids: set[str]) -> tuple[int, i
         result = session.execute(update(TicketEvent).where(TicketEvent.ticket_id.in_(part)).values(data=None)
                                  .execution_options(synchronize_session=False))
         events += int(getattr(result, "rowcount", 0) or 0)
+        session.execute(delete(TicketNote).where(TicketNote.ticket_id.in_(part))
+                        .execution_options(synchronize_session=False))
     return len(ticket_ids), events, {c for _, c in tickets}
 
 
