@@ -23,6 +23,7 @@ from bot.services.conversations import TurnGate
 from bot.services.guidance import GuidanceContext
 from bot.services.guidance_texts import guidance as guidance_texts
 from bot.services.rasa import RasaClient
+from bot.services.rasa_store import TrackerForgetter
 from bot.services.service_needs import load_rules
 from bot.services.translation import Translator
 from bot.services.waiting import with_answered_notice
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(warm_up_texts)
         yield
         await app.state.rasa.aclose()
+        app.state.forget.close()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout, settings.rasa_token,
                                 max_connections=settings.max_turns)
     app.state.turns = TurnGate(settings.max_turns)
+    app.state.forget = TrackerForgetter(settings, engine)  # erasure deletes Rasa's tracker too
     app.state.chat_limits = ChatLimits(settings.chat_rate_per_conversation, settings.chat_rate_per_address)
     app.state.turn_context = GuidanceContext.from_settings(settings)
     app.state.translator = Translator.from_setting(settings.translator, timeout=settings.translator_timeout,

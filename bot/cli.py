@@ -10,6 +10,8 @@ import ctypes
 import ipaddress
 import os
 import secrets
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,9 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import yaml
+from sqlalchemy.engine import make_url
 
 from bot.config import ROOT, Settings, get_settings
 from bot.db import migrate
+from bot.services import rasa_store
 
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 # `rasa` through nlu/runtime.py: logs without message text, the API secret taken from the environment
@@ -52,6 +57,58 @@ def _die_with_parent() -> None:
         pass
 
 
+HAPROXY = "haproxy"
+
+
+def balancer_config(settings: Settings, hub_ports: list[int], rasa_ports: list[int]) -> str:
+    """HAProxy in front of the hubs (LUOTSI_HTTP_PORT) and the Rasa servers (LUOTSI_RASA_URL's port).
+
+    Health checks every second take a killed process out within about two seconds; a request whose
+    connection is refused goes to another server (never one that reached a server: a chat turn is
+    not repeated behind the customer's back). Server-sent events stay open through `timeout tunnel`."""
+    hubs = "\n".join(f"    server hub{i} 127.0.0.1:{port} check inter 1s fall 2 rise 2"
+                      for i, port in enumerate(hub_ports, 1))
+    rasas = "\n".join(f"    server rasa{i} 127.0.0.1:{port} check inter 1s fall 2 rise 2"
+                       for i, port in enumerate(rasa_ports, 1))
+    return f"""# written by `luotsi run --hubs {len(hub_ports)} --rasa {len(rasa_ports)}`; edits are overwritten
+global
+    maxconn 8192
+
+defaults
+    mode http
+    option httplog
+    log stdout format raw local0 err
+    option dontlognull
+    timeout connect 2s
+    timeout client 75s
+    timeout server 75s
+    timeout tunnel 1h
+    timeout http-request 15s
+    retries 2
+    retry-on conn-failure empty-response
+    option redispatch
+
+frontend hubs
+    bind {settings.http_host}:{settings.http_port}
+    option forwardfor
+    default_backend hubs
+
+backend hubs
+    balance leastconn
+    option httpchk GET /healthz
+{hubs}
+
+frontend rasa
+    bind 127.0.0.1:{httpx.URL(settings.rasa_url).port}
+    default_backend rasa
+
+backend rasa
+    balance leastconn
+    option httpchk GET /
+{rasas}
+"""
+
+
 def check_port_free(host: str, port: int) -> None:
     with socket.socket() as probe:
         if probe.connect_ex((host, port)) == 0:
@@ -67,6 +124,8 @@ class Stack:
     log_dir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     rasa_token: str = field(default_factory=lambda: secrets.token_hex(24))
+    hubs: int = 1
+    rasas: int = 1
 
     def __post_init__(self) -> None:
         if self.settings.rasa_token:
@@ -105,6 +164,8 @@ class Stack:
             **({"LUOTSI_PHONE_AUTH_TOKEN": self.settings.phone_auth_token} if self.settings.phone_auth_token else {}),
             LUOTSI_PHONE_VOICES=self.settings.phone_voices,
             LUOTSI_PHONE_RECORDINGS=self.settings.phone_recordings,
+            **({"LUOTSI_REDIS_URL": self.settings.redis_url} if self.settings.redis_url else {}),
+            **rasa_store.secrets_env(self.settings),
             # Rasa logs message texts at debug level; customers type identity codes and health
             # details, so its level is pinned here.
             LOG_LEVEL="INFO",
@@ -139,66 +200,154 @@ class Stack:
             preexec_fn=_die_with_parent,
         )
 
-    def start(self) -> None:
-        rasa_port = _port(self.settings.rasa_url)
-        check_port_free(self.settings.http_host, self.settings.http_port)
-        check_port_free("127.0.0.1", rasa_port)
-        check_port_free("127.0.0.1", self.settings.actions_port)
-        check_port_free(self.settings.smtp_host, self.settings.smtp_port)
+    @property
+    def clustered(self) -> bool:
+        return self.hubs > 1 or self.rasas > 1
+
+    def hub_ports(self) -> list[int]:
+        """One hub on LUOTSI_HTTP_PORT; in a cluster the load balancer takes that port and the hubs
+        the ports after it."""
+        port = self.settings.http_port
+        return [port + 1 + i for i in range(self.hubs)] if self.clustered else [port]
+
+    def rasa_ports(self) -> list[int]:
+        """One Rasa on LUOTSI_RASA_URL's port; in a cluster the load balancer takes it and the Rasa
+        servers the ports after it."""
+        port = _port(self.settings.rasa_url)
+        return [port + 1 + i for i in range(self.rasas)] if self.clustered else [port]
+
+    def check_cluster(self) -> None:
+        """Several processes share state only through PostgreSQL and Redis."""
+        if not self.clustered:
+            return
+        if not self.settings.database_url.startswith("postgresql"):
+            raise SystemExit("luotsi: --hubs/--rasa above 1 need LUOTSI_DATABASE_URL on PostgreSQL "
+                             "(SQLite takes one writer process)")
+        if not self.settings.redis_url:
+            raise SystemExit("luotsi: --hubs/--rasa above 1 need LUOTSI_REDIS_URL (Rasa's lock store, live events)")
+        if shutil.which(HAPROXY) is None:
+            raise SystemExit("luotsi: --hubs/--rasa above 1 need HAProxy (Debian: apt-get install haproxy)")
+
+    def prepare(self) -> None:
+        """Checks before anything starts: the cluster's requirements, free ports, the schema."""
+        self.check_cluster()
+        ports = [(self.settings.http_host, self.settings.http_port), ("127.0.0.1", self.settings.actions_port),
+                 (self.settings.smtp_host, self.settings.smtp_port), ("127.0.0.1", _port(self.settings.rasa_url))]
+        if self.clustered:
+            ports += [("127.0.0.1", p) for p in self.hub_ports() + self.rasa_ports()]
+        for host, port in ports:
+            check_port_free(host, port)
         migrate(self.settings.database_url)
-        self._spawn(
-            "actions",
-            [*RASA_RUN, "run", "actions", "--port", str(self.settings.actions_port), "--actions", "actions"],
-        )
-        # Rasa's HTTP API secret travels in the environment (LUOTSI_RASA_TOKEN), never on this command line
-        self._spawn(
-            "rasa",
-            [*RASA_RUN, "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(rasa_port),
-             "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
-        )
-        self._spawn("mail", [sys.executable, "-m", "integrations.email.server"])
+
+    def commands(self) -> list[tuple[str, list[str]]]:
+        """Every process of the deployment as (name, argv), in the order they start."""
+        out: list[tuple[str, list[str]]] = [
+            ("actions", [*RASA_RUN, "run", "actions", "--port", str(self.settings.actions_port),
+                         "--actions", "actions"]),
+        ]
+        rasa_ports, hub_ports = self.rasa_ports(), self.hub_ports()
+        for i, port in enumerate(rasa_ports, 1):
+            # Rasa's HTTP API secret travels in the environment (LUOTSI_RASA_TOKEN), never on a command line
+            out.append((f"rasa{i}" if self.clustered else "rasa", self.rasa_argv(port)))
+        out.append(("mail", [sys.executable, "-m", "integrations.email.server"]))
         if self.settings.telegram_token:
-            self._spawn("telegram", [sys.executable, "-m", "integrations.telegram.worker"])
-        self._spawn(
-            "hub",
-            [sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory", "--host",
-             self.settings.http_host, "--port", str(self.settings.http_port), "--no-access-log",
-             "--proxy-headers", "--forwarded-allow-ips", self.settings.trusted_proxies],
-        )
+            out.append(("telegram", [sys.executable, "-m", "integrations.telegram.worker"]))
+        for i, port in enumerate(hub_ports, 1):
+            host = "127.0.0.1" if self.clustered else self.settings.http_host
+            out.append((f"hub{i}" if self.clustered else "hub", self.hub_argv(host, port)))
+        if self.clustered:
+            out.append(("balancer", [HAPROXY, "-W", "-db", "-f", str(self.balancer_file())]))
+        return out
+
+    def hub_argv(self, host: str, port: int) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory", "--host", host,
+                "--port", str(port), "--no-access-log", "--proxy-headers", "--forwarded-allow-ips",
+                self.settings.trusted_proxies]
+
+    def balancer_file(self) -> Path:
+        """HAProxy's configuration for this cluster, written under var/run/ at each start."""
+        path = ROOT / "var" / "run" / f"haproxy-{self.settings.http_port}.cfg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(balancer_config(self.settings, self.hub_ports(), self.rasa_ports()), encoding="utf-8")
+        return path
+
+    def start(self) -> None:
+        self.prepare()
+        for name, argv in self.commands():
+            self._spawn(name, argv)
+
+    def endpoints_file(self) -> Path:
+        """Rasa's endpoints for this deployment (action server, tracker store, lock store), written
+        under var/run/ at each start; passwords stay in the environment (bot/services/rasa_store.py)."""
+        path = ROOT / "var" / "run" / f"endpoints-{_port(self.settings.rasa_url)}.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = yaml.safe_dump(rasa_store.endpoints(self.settings, self.actions_url), sort_keys=False)
+        path.write_text("# written by `luotsi run` from the LUOTSI_ settings; edits are overwritten\n" + body,
+                        encoding="utf-8")
+        return path
+
+    def rasa_argv(self, port: int) -> list[str]:
+        return [*RASA_RUN, "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(port),
+                "--model", str(self.model), "--endpoints", str(self.endpoints_file()),
+                "--credentials", "credentials.yml"]
+
+    def restart(self, name: str, *, kill: bool = False) -> None:
+        """Stop one process (SIGKILL with `kill`, as a crash) and start it again (fault-injection tests)."""
+        proc = self.processes[name]
+        if proc.poll() is None:
+            if kill:
+                proc.kill()
+            else:
+                proc.terminate()
+            proc.wait(timeout=30)
+        self._spawn(name, [str(a) for a in proc.args])  # type: ignore[union-attr]
 
     def wait_ready(self, timeout: float = 240.0) -> None:
-        """Block until the hub says it is ready (database and Rasa with its model answer)."""
+        """Block until every hub says it is ready (database and Rasa with its model answer), every
+        Rasa server has its model and the action server answers; then warm each Rasa up."""
         deadline = time.monotonic() + timeout
-        last = "not started"
+        last: str | None = "not started"
         while time.monotonic() < deadline:
             for name, proc in self.processes.items():
                 if proc.poll() is not None:
                     raise RuntimeError(f"{name} exited with {proc.returncode}")
             try:
-                r = httpx.get(f"{self.hub_url}/readyz", timeout=2)
-                if r.status_code == 200:
-                    actions = httpx.get(f"{self.actions_url}/health", timeout=2)
-                    if actions.status_code == 200:
-                        self._warm_up_rasa()
-                        return
-                    last = "action server not ready"
-                else:
-                    last = "; ".join(r.json().get("problems", []))
+                last = self._not_ready()
+                if last is None:
+                    self._warm_up_rasa()
+                    return
             except httpx.HTTPError as exc:
                 last = type(exc).__name__
             time.sleep(1)
         raise TimeoutError(f"stack not ready after {timeout:.0f} s: {last}")
 
+    def _not_ready(self) -> str | None:
+        for port in self.hub_ports():
+            r = httpx.get(f"http://{self.settings.http_host if not self.clustered else '127.0.0.1'}:{port}/readyz",
+                          timeout=2)
+            if r.status_code != 200:
+                return "; ".join(r.json().get("problems", [])) or f"hub on {port} not ready"
+        for port in self.rasa_ports():
+            r = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)  # "Hello from Rasa"
+            if r.status_code != 200:
+                return f"rasa on {port} not ready"
+        if httpx.get(f"{self.actions_url}/health", timeout=2).status_code != 200:
+            return "action server not ready"
+        if self.clustered and httpx.get(f"{self.hub_url}/healthz", timeout=2).status_code != 200:
+            return "load balancer not ready"
+        return None
+
     def _warm_up_rasa(self) -> None:
         """Rasa's first message after loading a model takes ~2 s (lazy imports, first action
         connection); one message from the supervisor keeps that off the first customer."""
-        for text, language in (("hei", "fi"), ("hello", "en"), ("مرحبا", "ar")):
-            # with the language decided, as the hub sends it: Rasa then loads no detector models
-            httpx.post(
-                f"{self.settings.rasa_url}/webhooks/rest/webhook",
-                json={"sender": "luotsi-warm-up", "message": text, "metadata": {"language": language}},
-                timeout=30,
-            )
+        for port in self.rasa_ports():
+            for text, language in (("hei", "fi"), ("hello", "en"), ("مرحبا", "ar")):
+                # with the language decided, as the hub sends it: Rasa then loads no detector models
+                httpx.post(
+                    f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+                    json={"sender": f"luotsi-warm-up-{port}", "message": text, "metadata": {"language": language}},
+                    timeout=30,
+                )
 
     def stop(self) -> None:
         for proc in self.processes.values():
@@ -277,21 +426,21 @@ def seed_demo(settings: Settings) -> list[str]:
 
 
 def run_purge(settings: Settings, *, rasa_token: str | None = None) -> dict[str, int]:
-    """One retention purge (bot/services/retention.py) with its own engine and session; Rasa
-    forgets the purged conversations when it answers."""
+    """One retention purge (bot/services/retention.py) with its own engine and session; the purged
+    conversations are deleted from Rasa's tracker store too (bot/services/rasa_store.py)."""
     from datetime import datetime, timezone
 
     from bot.db import make_engine, make_sessionmaker
-    from bot.services.rasa import RasaClient
+    from bot.services.rasa_store import TrackerForgetter
     from bot.services.retention import do_purge
 
     engine = make_engine(settings.database_url)
-    rasa = RasaClient(settings.rasa_url, max(settings.rasa_timeout, 2.0), rasa_token or settings.rasa_token)
+    forget = TrackerForgetter(settings, engine)
     try:
         with make_sessionmaker(engine)() as session:
-            return do_purge(session, datetime.now(timezone.utc), settings, forget=rasa.forget)
+            return do_purge(session, datetime.now(timezone.utc), settings, forget=forget)
     finally:
-        rasa.close()
+        forget.close()
         engine.dispose()
 
 
@@ -345,71 +494,82 @@ class DailyPurge(threading.Thread):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Start every process and supervise them with honcho's process manager: their output is
+    multiplexed with a name prefix, Ctrl-C or SIGTERM stops them all, and when one stops
+    unexpectedly the rest are stopped too (the caller — systemd, a shell — decides about restarts)."""
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
     settings = get_settings()
     if args.demo or settings.demo:
         refusal = check_demo_allowed(settings)
         if refusal:
             print(f"luotsi: {refusal}", file=sys.stderr, flush=True)
             return 2
+    stack = Stack(settings=settings, model=Path("."), hubs=args.hubs, rasas=args.rasa)
+    stack.check_cluster()
     demo_lines = seed_demo(settings) if args.demo or settings.demo else []
     print("luotsi: checking the Rasa model…", flush=True)
-    model = ensure_model()
-    stack = Stack(settings=settings, model=model)
-    stopping = False
-
-    def _stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    print("luotsi: starting the action server, Rasa and the hub (Rasa takes ~30 s to load)…", flush=True)
-    stack.start()
+    stack.model = ensure_model()
+    stack.prepare()
+    manager = Manager(Printer(sys.stdout, colour=sys.stdout.isatty()))
+    env = stack._env()
+    for name, argv in stack.commands():
+        manager.add_process(name, shlex.join(argv), env=env, cwd=str(ROOT))
     purge = DailyPurge(settings, rasa_token=stack.rasa_token)
-    try:
-        stack.wait_ready()
+    what = (f"{stack.hubs} hubs and {stack.rasas} Rasa servers behind HAProxy" if stack.clustered
+            else "the action server, Rasa and the hub")
+    print(f"luotsi: starting {what} (Rasa takes ~30 s to load)…", flush=True)
+
+    def announce() -> None:
+        try:
+            stack.wait_ready()
+        except (TimeoutError, RuntimeError) as exc:
+            print(f"luotsi: not ready: {exc}", flush=True)
+            return
         purge.start()
-        base = settings.base_url
-        print(
-            "\nLuotsi is running:\n"
-            f"  web chat          {base}/\n"
-            f"  widget demo page  {base}/widget-demo   (embed: <script src=\"{base}/widget.js\" async></script>)\n"
-            f"  adviser console   {base}/console\n"
-            f"  e-mail intake     smtp://{settings.smtp_host}:{settings.smtp_port}  "
-            f"({', '.join(settings.mailbox_queues())})\n"
-            + (f"  Telegram          {settings.telegram_mode} via {httpx.URL(settings.telegram_api_url).host}\n"
-               if settings.telegram_token else "  Telegram          off (set LUOTSI_TELEGRAM_TOKEN to serve it)\n")
-            + f"  phone webhooks    {base}/api/phone/voice  ("
-            + ("signed with LUOTSI_PHONE_AUTH_TOKEN" if settings.phone_auth_token else
-               "off until LUOTSI_PHONE_AUTH_TOKEN is set: every call is refused") + ")\n"
-            + f"  translation       {'off (LUOTSI_TRANSLATOR=none)' if settings.translator == 'none' else settings.translator}\n"
-            + f"  API docs          {base}/docs\n"
-            f"  readiness         {base}/readyz\n"
-            f"  Rasa              {settings.rasa_url}\n"
-            f"  database          {settings.database_url}\n"
-            "Press Ctrl-C to stop.\n",
-            flush=True,
-        )
+        print(ready_text(settings, stack), flush=True)
         if demo_lines:
             print("Demo adviser accounts (username, password, role, city, languages) — demo roster: the\n"
                   "employer advisory rotates between Helsinki, Espoo and Vantaa, Mon–Fri "
                   f"{settings.opening_hours.split()[-1]} Finnish time:")
             print("\n".join(demo_lines), flush=True)
-        while not stopping:
-            dead = [name for name, proc in stack.processes.items() if proc.poll() is not None]
-            if dead:
-                time.sleep(0.5)  # Ctrl-C reaches the children too; let our own handler run first
-                if stopping:
-                    break
-                print(f"luotsi: {', '.join(dead)} stopped unexpectedly; stopping everything", flush=True)
-                return 1
-            time.sleep(0.5)
+
+    threading.Thread(target=announce, name="luotsi-ready", daemon=True).start()
+    try:
+        manager.loop()
     finally:
-        print("\nluotsi: stopping…", flush=True)
         purge.stop()
-        stack.stop()
         print("luotsi: stopped.", flush=True)
-    return 0
+    return 0 if manager.returncode in (None, 0, 130, 143) else 1
+
+
+def ready_text(settings: Settings, stack: Stack) -> str:
+    base = settings.base_url
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    return (
+        "\nLuotsi is running:\n"
+        f"  web chat          {base}/\n"
+        f"  widget demo page  {base}/widget-demo   (embed: <script src=\"{base}/widget.js\" async></script>)\n"
+        f"  adviser console   {base}/console\n"
+        f"  e-mail intake     smtp://{settings.smtp_host}:{settings.smtp_port}  "
+        f"({', '.join(settings.mailbox_queues())})\n"
+        + (f"  Telegram          {settings.telegram_mode} via {httpx.URL(settings.telegram_api_url).host}\n"
+           if settings.telegram_token else "  Telegram          off (set LUOTSI_TELEGRAM_TOKEN to serve it)\n")
+        + f"  phone webhooks    {base}/api/phone/voice  ("
+        + ("signed with LUOTSI_PHONE_AUTH_TOKEN" if settings.phone_auth_token else
+           "off until LUOTSI_PHONE_AUTH_TOKEN is set: every call is refused") + ")\n"
+        + f"  translation       {'off (LUOTSI_TRANSLATOR=none)' if settings.translator == 'none' else settings.translator}\n"
+        + f"  API docs          {base}/docs\n"
+        f"  readiness         {base}/readyz\n"
+        f"  Rasa              {settings.rasa_url}"
+        + (f"  (load balancer for {', '.join(str(p) for p in stack.rasa_ports())})\n" if stack.clustered else "\n")
+        + (f"  hubs              ports {', '.join(str(p) for p in stack.hub_ports())} behind HAProxy on "
+           f"{settings.http_port}\n" if stack.clustered else "")
+        + f"  database          {database}\n"
+        + f"  Redis             {'on' if settings.redis_url else 'off (one process of each)'}\n"
+        "Press Ctrl-C to stop.\n"
+    )
 
 
 def _db_session(settings: Settings):  # type: ignore[no-untyped-def]
@@ -463,11 +623,25 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 1 <= n <= 16:
+        raise argparse.ArgumentTypeError("from 1 to 16")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="luotsi", description="Luotsi assistant and triage hub")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start Rasa, the action server and the hub")
     run.add_argument("--demo", action="store_true", help="seed a demo roster and demo adviser accounts")
+    run.add_argument("--hubs", type=_count, default=1, metavar="N",
+                     help="hub processes behind HAProxy (above 1: PostgreSQL and Redis needed)")
+    run.add_argument("--rasa", type=_count, default=1, metavar="M",
+                     help="Rasa servers behind HAProxy (above 1: PostgreSQL and Redis needed)")
     run.set_defaults(func=cmd_run)
 
     user = sub.add_parser("user", help="manage adviser accounts").add_subparsers(dest="user_command", required=True)

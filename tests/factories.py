@@ -71,3 +71,36 @@ def answers(replies: list[dict]) -> list[dict]:  # type: ignore[type-arg]
     """A turn's replies without the AI disclosure (checked on its own where it matters)."""
     said = disclosures()
     return [r for r in replies if r.get("text") not in said]
+
+
+def plant_tracker(database_url: str, sender_ids: list[str], events: int = 3) -> None:
+    """Rows in Rasa's tracker store (its SQLTrackerStore table `events`), as Rasa writes them."""
+    from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, insert
+
+    from bot.config import Settings
+    from bot.services.rasa_store import tracker_store_url
+
+    table = Table("events", MetaData(), Column("id", Integer, primary_key=True, autoincrement=True),
+                  Column("sender_id", String(255), nullable=False, index=True),
+                  Column("type_name", String(255), nullable=False), Column("timestamp", Float),
+                  Column("intent_name", String(255)), Column("action_name", String(255)), Column("data", Text))
+    engine = create_engine(tracker_store_url(Settings(database_url=database_url)))
+    table.metadata.create_all(engine)
+    with engine.begin() as c:
+        c.execute(insert(table), [{"sender_id": sender, "type_name": "user", "timestamp": float(i),
+                                   "data": '{"text": "hetu 010190-123A"}'}
+                                  for sender in sender_ids for i in range(events)])
+    engine.dispose()
+
+
+def tracker_senders(database_url: str) -> set[str]:
+    from sqlalchemy import create_engine, text
+
+    from bot.config import Settings
+    from bot.services.rasa_store import tracker_store_url
+
+    engine = create_engine(tracker_store_url(Settings(database_url=database_url)))
+    with engine.connect() as c:
+        found = {row[0] for row in c.execute(text("SELECT DISTINCT sender_id FROM events"))}
+    engine.dispose()
+    return found

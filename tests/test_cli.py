@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 from sqlalchemy import create_engine, text
 
 from bot.cli import DEMO_ACCOUNTS, check_demo_allowed, seed_demo
@@ -78,3 +80,63 @@ def test_demo_data_is_allowed_only_on_loopback() -> None:
     for host in ("0.0.0.0", "::", "10.0.0.5", "192.168.1.20", "luotsi.example.fi"):
         assert check_demo_allowed(Settings(http_host=host)), host
     assert check_demo_allowed(Settings(public_url="HTTPS://luotsi.example.fi"))
+
+
+# --- issue 16: Rasa's state outside Rasa, and a cluster behind HAProxy ---
+
+def test_rasa_keeps_its_state_in_sql_and_locks_in_redis_without_secrets_in_files(tmp_path: Path) -> None:
+    from bot.cli import Stack
+    from bot.config import Settings
+
+    single = Stack(settings=Settings(database_url=f"sqlite:///{tmp_path / 'luotsi.db'}"), model=Path("m"))
+    endpoints = yaml.safe_load(single.endpoints_file().read_text())
+    assert endpoints["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "luotsi-rasa.db")}
+    assert "lock_store" not in endpoints  # one Rasa: its in-memory lock store
+    assert endpoints["action_endpoint"]["url"].endswith("/webhook")
+
+    settings = Settings(database_url="postgresql+psycopg://luotsi:s3cret-pw@db.internal:6543/luotsi?sslmode=require",
+                        redis_url="redis://:r3dis-pw@cache.internal:6380/2", rasa_url="http://127.0.0.1:15005")
+    stack = Stack(settings=settings, model=Path("m"), hubs=2, rasas=2)
+    text = stack.endpoints_file().read_text()
+    endpoints = yaml.safe_load(text)
+    assert endpoints["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "host": "db.internal", "port": 6543,
+                                          "db": "luotsi", "username": "luotsi",
+                                          "password": "${LUOTSI_TRACKER_PASSWORD}", "query": {"sslmode": "require"}}
+    assert endpoints["lock_store"] == {"type": "redis", "url": "cache.internal", "port": 6380, "db": 2,
+                                       "key_prefix": "luotsi", "use_ssl": False, "password": "${LUOTSI_LOCK_PASSWORD}"}
+    assert "s3cret-pw" not in text and "r3dis-pw" not in text
+    env = stack._env()
+    assert env["LUOTSI_TRACKER_PASSWORD"] == "s3cret-pw" and env["LUOTSI_LOCK_PASSWORD"] == "r3dis-pw"
+    assert all("s3cret-pw" not in " ".join(argv) for _, argv in stack.commands())
+
+
+def test_a_cluster_puts_haproxy_in_front_of_the_hubs_and_rasa_on_the_configured_ports(tmp_path: Path) -> None:
+    from bot.cli import Stack, balancer_config
+    from bot.config import Settings
+
+    settings = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:5432/x", redis_url="redis://127.0.0.1:6379/0",
+                        http_port=18000, rasa_url="http://127.0.0.1:15005", actions_port=15055, smtp_port=12525)
+    stack = Stack(settings=settings, model=Path("m"), hubs=2, rasas=3)
+    assert stack.hub_ports() == [18001, 18002] and stack.rasa_ports() == [15006, 15007, 15008]
+    names = [name for name, _ in stack.commands()]
+    assert names == ["actions", "rasa1", "rasa2", "rasa3", "mail", "hub1", "hub2", "balancer"]
+    config = balancer_config(settings, stack.hub_ports(), stack.rasa_ports())
+    assert "bind 127.0.0.1:18000" in config and "bind 127.0.0.1:15005" in config
+    assert config.count("server hub") == 2 and config.count("server rasa") == 3
+    assert "option httpchk GET /healthz" in config and "retry-on conn-failure" in config
+    one = Stack(settings=settings, model=Path("m"))
+    assert one.hub_ports() == [18000] and one.rasa_ports() == [15005]
+    assert [name for name, _ in one.commands()] == ["actions", "rasa", "mail", "hub"]
+
+
+def test_a_cluster_refuses_sqlite_and_a_missing_redis(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--hubs", "2"], capture_output=True, text=True,
+                         timeout=60, env={"PATH": os.environ["PATH"], "LUOTSI_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert out.returncode != 0 and "PostgreSQL" in out.stderr + out.stdout
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--rasa", "2"], capture_output=True, text=True,
+                         timeout=60, env={"PATH": os.environ["PATH"],
+                                          "LUOTSI_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"})
+    assert out.returncode != 0 and "LUOTSI_REDIS_URL" in out.stderr + out.stdout
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--hubs", "0"], capture_output=True, text=True,
+                         timeout=60, env={"PATH": os.environ["PATH"]})
+    assert out.returncode == 2 and "from 1 to 16" in out.stderr

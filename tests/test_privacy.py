@@ -232,6 +232,8 @@ def test_export_finds_the_person_by_every_key(stack: Stack) -> None:
 
 def test_erase_leaves_nothing_findable_and_rasa_forgets(stack: Stack) -> None:
     ids = plant(stack)
+    database_url = stack.client.app.state.settings.database_url  # type: ignore[attr-defined]
+    f.plant_tracker(database_url, [*ids.values(), "a-bystanders-conversation"])
     headers = admin(stack)
     assert all(value in everything(stack) for value in (HETU, PHONE, EMAIL, str(TG_USER)))
 
@@ -252,10 +254,8 @@ def test_erase_leaves_nothing_findable_and_rasa_forgets(stack: Stack) -> None:
         assert value not in left, value
     for theirs in (OTHER_EMAIL, OTHER_PHONE, str(OTHER_TG), "010101-123N", "Kysyisin palkkatuesta"):
         assert theirs in left, theirs  # the bystander keeps everything
-    # Rasa forgot each of the person's conversations, with the hub's short-lived token in a header
-    assert stack.rasa.forgotten == set(ids.values())
-    assert all(p.authorization.startswith("Bearer ey") and "tracker-secret" not in p.authorization
-               for p in stack.rasa.puts)
+    # Rasa's tracker store no longer holds any of the person's conversations; the bystander's stays
+    assert f.tracker_senders(database_url) == {"a-bystanders-conversation"}
 
     with stack.session() as db:
         for conversation_id in ids.values():
@@ -274,8 +274,27 @@ def test_erase_leaves_nothing_findable_and_rasa_forgets(stack: Stack) -> None:
 
 
 def test_erase_completes_when_rasa_is_down(settings: Settings, client: TestClient) -> None:
-    """The `client` fixture's Rasa is a dead address: the database erasure stands, the answer and
-    the audit entry say that Rasa did not forget."""
+    """The `client` fixture's Rasa is a dead address: Rasa's tracker store is emptied all the same."""
+    with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+        f.adviser(db, "root", role="admin")
+        conversation = telegram_chat(db, TG_USER, f"tunnus {HETU}", 7001)
+        db.commit()
+    f.plant_tracker(settings.database_url, [conversation.id])
+    r = client.post("/api/privacy/erase", json={"telegram_user_id": TG_USER}, headers=token(client, "root"))
+    assert r.status_code == 200, r.text
+    assert r.json()["rasa_forgotten"] is True and r.json()["conversations"] == 1
+    assert f.tracker_senders(settings.database_url) == set()
+
+
+def test_erase_says_so_when_rasas_store_cannot_be_reached(settings: Settings, client: TestClient,
+                                                          tmp_path: Path) -> None:
+    """A tracker store that cannot be opened: the database erasure stands, the answer and the audit
+    entry say that Rasa's store was not emptied."""
+    from bot.services.rasa_store import TrackerForgetter
+
+    (tmp_path / "elsewhere-rasa.db").mkdir()  # where the tracker store would be: a folder, not a database
+    broken = Settings(database_url=f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    client.app.state.forget = TrackerForgetter(broken)  # type: ignore[attr-defined]
     with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
         f.adviser(db, "root", role="admin")
         telegram_chat(db, TG_USER, f"tunnus {HETU}", 7001)

@@ -11,12 +11,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from bot.api.deps import current_adviser, get_rasa, get_session
+from bot.api.deps import current_adviser, get_session
 from bot.api.errors import error_response
 from bot.config import VAR
 from bot.models import Adviser
 from bot.services import privacy as svc
-from bot.services.rasa import RasaClient
 
 router = APIRouter(prefix="/api/privacy", tags=["privacy"])
 Db = Annotated[Session, Depends(get_session)]
@@ -68,13 +67,13 @@ def create_export(body: PersonKeyRequest, admin: Admin, session: Db) -> Any:
 
 
 @router.post("/erase", responses=RESPONSES)
-def create_erasure(body: PersonKeyRequest, admin: Admin, session: Db, request: Request,
-                   rasa: Annotated[RasaClient, Depends(get_rasa)]) -> Any:
-    """Erase the person's data and make Rasa forget their conversations; what was erased, counted
-    (`rasa_forgotten` false when Rasa could not be reached: the database erasure stands)."""
+def create_erasure(body: PersonKeyRequest, admin: Admin, session: Db, request: Request) -> Any:
+    """Erase the person's data and delete their conversations from Rasa's tracker store; what was
+    erased, counted (`rasa_forgotten` false when the tracker store could not be reached: the
+    erasure in the hub's database stands)."""
     key = _key(body)
     if isinstance(key, JSONResponse):
         return key
     outbox = getattr(request.app.state, "outbox", VAR / "outbox")
-    return svc.do_erase_person(session, key, actor=admin, now=datetime.now(timezone.utc), forget=rasa.forget,
-                               outbox=outbox)
+    return svc.do_erase_person(session, key, actor=admin, now=datetime.now(timezone.utc),
+                               forget=request.app.state.forget, outbox=outbox)

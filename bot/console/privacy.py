@@ -176,7 +176,7 @@ def create_erasure_page(request: Request, session: Db, kind: KindField = "", val
         response.status_code = 422
         return response
     outbox = getattr(request.app.state, "outbox", VAR / "outbox")
-    counts = svc.do_erase_person(session, key, actor=me, now=_now(), forget=request.app.state.rasa.forget,
+    counts = svc.do_erase_person(session, key, actor=me, now=_now(), forget=request.app.state.forget,
                                  outbox=outbox)
     return _page(request, "privacy_erased.html", me, row, kind_label=KIND_LABELS[key.kind],
                  counts=[(label, counts.get(name, 0)) for name, label in ERASE_LABELS.items()],

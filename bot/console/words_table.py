@@ -279,18 +279,18 @@ WORDS: dict[str, tuple[str, str]] = {
         "Ingen översättningstjänst är konfigurerad: meddelandena visas som de skrevs.",
     ),
     (
-        "No — Rasa could not be reached, so its trackers of these conversations may still hold them. The "
-        "erasure in Luotsi's database stands, and the audit entry records that Rasa did not confirm."
+        "No — Rasa's conversation store could not be reached, so it may still hold these conversations. The "
+        "erasure in Luotsi's database stands, and the audit entry records that the store was not emptied."
     ): (
         (
-            "Ei — Rasaan ei saatu yhteyttä, joten sen seurantatiedoissa nämä keskustelut voivat yhä olla "
-            "tallessa. Poisto Luotsin tietokannasta on voimassa, ja tarkastuslokiin on kirjattu, ettei Rasa "
-            "vahvistanut sitä."
+            "Ei — Rasan keskustelutietokantaan ei saatu yhteyttä, joten nämä keskustelut voivat yhä olla siellä. "
+            "Poisto Luotsin tietokannasta on voimassa, ja tarkastuslokiin on kirjattu, ettei tietokantaa "
+            "tyhjennetty."
         ),
         (
-            "Nej — Rasa kunde inte nås, så dess spårningsdata kan fortfarande innehålla dessa "
-            "konversationer. Raderingen i Luotsis databas gäller, och i granskningsloggen står det att Rasa "
-            "inte bekräftade den."
+            "Nej — Rasas konversationsdatabas kunde inte nås, så den kan fortfarande innehålla dessa "
+            "konversationer. Raderingen i Luotsis databas gäller, och i granskningsloggen står det att "
+            "databasen inte tömdes."
         ),
     ),
     "None found.": ("Ei löytynyt.", "Inga hittades."),
