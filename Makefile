@@ -10,7 +10,7 @@ HUB := .venv/bin
 RASA := .venv-rasa/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test lint unit rasa-test eval bench bench-desk bench-mail bench-telegram bench-phone model chromium services lock clean
+.PHONY: help run test lint unit rasa-test eval bench bench-desk bench-mail bench-telegram bench-phone model chromium haproxy services lock clean
 
 help:
 	@echo "make run    set up everything and start Luotsi (web chat on http://127.0.0.1:8000/)"
@@ -43,6 +43,10 @@ chromium:
 	@command -v chromium >/dev/null || { echo "==> installing Debian's chromium for the browser tests"; \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q chromium >/dev/null; }
 
+haproxy:
+	@command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || { echo "==> installing Debian's haproxy for the cluster tests"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q haproxy >/dev/null; }
+
 services:
 	@scripts/services.sh
 
@@ -60,7 +64,7 @@ rasa-test: model
 	  || { tail -40 var/rasa-test.log; exit 1; }
 	@echo "    stories and rules: all predictions correct (actions, and intents and languages of the written messages)"
 
-unit: model chromium services
+unit: model chromium haproxy services
 	@echo "==> pytest (hub, channels, language identification, Rasa stack, browser)"
 	@$(HUB)/pytest -q
 	@echo "==> pytest in .venv-rasa (nlu components, actions)"

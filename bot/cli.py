@@ -57,7 +57,7 @@ def _die_with_parent() -> None:
         pass
 
 
-HAPROXY = "haproxy"
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"  # Debian puts it in /usr/sbin
 
 
 def balancer_config(settings: Settings, hub_ports: list[int], rasa_ports: list[int]) -> str:
@@ -85,7 +85,7 @@ defaults
     timeout tunnel 1h
     timeout http-request 15s
     retries 2
-    retry-on conn-failure empty-response
+    retry-on conn-failure
     option redispatch
 
 frontend hubs
@@ -225,7 +225,7 @@ class Stack:
                              "(SQLite takes one writer process)")
         if not self.settings.redis_url:
             raise SystemExit("luotsi: --hubs/--rasa above 1 need LUOTSI_REDIS_URL (Rasa's lock store, live events)")
-        if shutil.which(HAPROXY) is None:
+        if not Path(HAPROXY).is_file():
             raise SystemExit("luotsi: --hubs/--rasa above 1 need HAProxy (Debian: apt-get install haproxy)")
 
     def prepare(self) -> None:
@@ -293,6 +293,10 @@ class Stack:
 
     def restart(self, name: str, *, kill: bool = False) -> None:
         """Stop one process (SIGKILL with `kill`, as a crash) and start it again (fault-injection tests)."""
+        self.halt(name, kill=kill)
+        self.respawn(name)
+
+    def halt(self, name: str, *, kill: bool = False) -> None:
         proc = self.processes[name]
         if proc.poll() is None:
             if kill:
@@ -300,6 +304,12 @@ class Stack:
             else:
                 proc.terminate()
             proc.wait(timeout=30)
+
+    def respawn(self, name: str) -> None:
+        """Start a stopped process again with the command it had."""
+        proc = self.processes[name]
+        if proc.poll() is None:
+            raise RuntimeError(f"{name} is still running")
         self._spawn(name, [str(a) for a in proc.args])  # type: ignore[union-attr]
 
     def wait_ready(self, timeout: float = 240.0) -> None:
