@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.errors import BadInput, NotFound
@@ -36,6 +37,9 @@ async def _locale_of(request: Request) -> str | None:
         return None
     if isinstance(body, dict) and isinstance(body.get("locale"), str):
         return langid.normalise_hint(body["locale"])
+    if isinstance(body, dict) and isinstance(body.get("text"), str) and body["text"].strip():
+        found = langid.detect(body["text"][:500]).language  # the language the customer wrote in
+        return found if found in langid.TIER1 else None
     return None
 
 
@@ -75,6 +79,20 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
+        return response
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(DisconnectionError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database cannot be reached (down, restarting, fail-over) or every connection is taken:
+        # nothing was stored, so nothing is acknowledged. 503 with a hint when to retry; the chat
+        # says it in the customer's language. Logged without the statement or its parameters.
+        log.error("request.database_unavailable path=%s error=%s", request.url.path, type(exc).__name__)
+        response = error_response(503, "database_unavailable",
+                                  render("sys_error_not_saved", await _locale_of(request)).text)
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.exception_handler(StatementError)
