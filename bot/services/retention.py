@@ -5,7 +5,9 @@ closed tickets (since closing), conversations without a ticket (since their last
 inbound mail, files, phone calls' menu records, processed Telegram updates and audit events (by
 age). Open tickets and their conversations are never purged. A purge deletes; Rasa forgets the
 purged conversations after the commit (best effort), and the purge leaves one audit entry with
-its counts. `luotsi purge` runs it by hand and `luotsi run` once a day.
+its counts. `luotsi purge` runs it by hand and `luotsi run` once a day, both through
+`do_purge_once`: with several hubs on one PostgreSQL database, one of them purges at a time and
+the daily run is decided inside that lock, so N processes purge once a day, not N times.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Engine, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -29,9 +31,11 @@ from bot.models import (
     Ticket,
     TicketEvent,
 )
+from bot.services.jobs import hold_job
 from bot.services.privacy import Forget, chunks, delete_conversation_data, do_audit, forget_all
 
 log = logging.getLogger(__name__)
+JOB = "retention.purge"  # the job's lock name and its audit action
 
 
 def _rowcount(result: Any) -> int:
@@ -104,7 +108,7 @@ def do_purge(session: Session, now: datetime, settings: Settings, *, forget: For
         "audit_events": _older(session, delete(AuditEvent).where(
             AuditEvent.at < cutoff(settings.retention_audit_days))),
     })
-    entry = do_audit(session, action="retention.purge", actor=None, key_kind=None, counts=dict(counts), now=now)
+    entry = do_audit(session, action=JOB, actor=None, key_kind=None, counts=dict(counts), now=now)
     session.commit()
     counts["rasa_forgotten"] = forget_all(forget, purged)
     if purged:
@@ -112,3 +116,24 @@ def do_purge(session: Session, now: datetime, settings: Settings, *, forget: For
         session.commit()
     log.info("retention.purge %s", " ".join(f"{kind}={n}" for kind, n in sorted(counts.items())))
     return counts
+
+
+def last_purge_at(session: Session) -> datetime | None:
+    """When the last purge ran (its audit entry); None if never."""
+    return session.scalar(select(func.max(AuditEvent.at)).where(AuditEvent.action == JOB))
+
+
+def do_purge_once(engine: Engine, settings: Settings, *, now: datetime, forget: Forget | None = None,
+                  every: timedelta | None = None) -> dict[str, int] | None:
+    """`do_purge` in one process at a time across every hub on the database (an advisory lock on
+    PostgreSQL). None when another process is purging, or — with `every` — when the last purge is
+    less than `every` ago; that is checked inside the lock, so a purge that has just finished
+    elsewhere is seen and not run again."""
+    with hold_job(engine, JOB) as mine:
+        if not mine:
+            return None
+        with Session(engine, expire_on_commit=False) as session:
+            last = last_purge_at(session)
+            if every is not None and last is not None and now - last < every:
+                return None
+            return do_purge(session, now, settings, forget=forget)

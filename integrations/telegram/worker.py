@@ -11,6 +11,14 @@ Three loops share one PTB application (its bot carries PTB's AIORateLimiter):
   from the console, "the ticket is closed" — is stored as "pending" first and sent from here,
   so a slow or failing Bot API never loses one and a blocked bot marks it undelivered.
 Only private chats are served; in a group the bot says so once and stays quiet.
+
+Several workers may run for one bot on one PostgreSQL database. Each claims a whole chat before it
+processes that chat's updates or sends its messages (an advisory lock on a connection of its own,
+bot/services/jobs.py), so no update is processed twice, no message sent twice and no chat's order
+changed; a worker that dies lets go of its chats with its connection and another carries on. One of
+them long-polls (Telegram allows one getUpdates at a time), the others wait to take over.
+The one gap no claim closes: a worker killed while the Bot API is sending a message, before the
+"sent" is committed, leaves it pending and it is sent again (Telegram has no idempotency key).
 """
 
 from __future__ import annotations
@@ -20,16 +28,16 @@ import logging
 import signal
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
+    Conflict,
     Forbidden,
     NetworkError,
     RetryAfter,
@@ -54,37 +62,39 @@ from bot.config import Settings, get_settings
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.locales import render, ui_strings
 from bot.messages import Button, InboundMessage, OutboundMessage
-from bot.models import Conversation, TelegramChat
+from bot.models import Conversation, TelegramChat, TelegramUpdate
 from bot.models import Message as StoredMessage
 from bot.services.attachments import NewAttachment
 from bot.services.conversations import do_answer_locally, do_receive_message
 from bot.services.delivery import do_mark_undelivered
 from bot.services.guidance import GuidanceContext
-from bot.services.interpreting import outgoing_view, with_marker
+from bot.services.jobs import Claims
 from bot.services.rasa import RasaClient
 from bot.services.translation import Translator
-from integrations.telegram import intake
+from integrations.telegram import delivery, intake
 from integrations.telegram import render as wire
+from integrations.telegram.delivery import Outgoing
 from nlu import langid
 
 log = logging.getLogger("integrations.telegram")
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 COMMANDS = ("start", "language", "human", "help")
+CHATS_AT_ONCE = 16  # chats a worker processes, and chats it sends to, side by side
+POLLER = "poll"  # the claim of the one worker that long-polls
+
+
+def update_key(chat_id: int | None, update_id: int) -> str:
+    """The claim an update is processed under: its chat's, so one chat's updates go in order."""
+    return f"in:{chat_id}" if chat_id is not None else f"in-update:{update_id}"
+
+
+def outbox_key(chat_id: int) -> str:
+    return f"out:{chat_id}"
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    id: int
-    chat_id: int
-    sender: str
-    text: str
-    buttons: list[dict[str, Any]]
-    language: str | None
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
@@ -106,6 +116,7 @@ class TelegramWorker:
                  application: Application | None = None) -> None:  # type: ignore[type-arg]
         self.settings = settings
         self.factory = factory
+        self.claims = Claims(factory.kw["bind"], "telegram")
         self.rasa = rasa
         self.app = application or build_application(settings)
         self.translator = Translator.from_setting(settings.translator, timeout=settings.translator_timeout,
@@ -115,7 +126,7 @@ class TelegramWorker:
         self._stop = asyncio.Event()
         self._updates_waiting = asyncio.Event()
         self._outbox_waiting = asyncio.Event()
-        self._chat_slots = asyncio.Semaphore(16)
+        self._chat_slots = asyncio.Semaphore(CHATS_AT_ONCE)
         self._install_handlers()
 
     # --- wiring -----------------------------------------------------------------------------
@@ -150,7 +161,6 @@ class TelegramWorker:
                 if self._stop.is_set():
                     return
                 backoff = min(backoff * 2, 60.0)
-        await asyncio.to_thread(self._requeue)
         await self._register_commands()
         bot = self.app.bot
         if self.settings.telegram_mode == "webhook":
@@ -174,6 +184,7 @@ class TelegramWorker:
             await asyncio.gather(*loops)
         finally:
             await self.app.shutdown()
+            await asyncio.to_thread(self.claims.close)
             log.info("telegram.stopped")
 
     def stop(self) -> None:
@@ -206,10 +217,14 @@ class TelegramWorker:
         offset: int | None = None
         backoff = 1.0
         while not self._stop.is_set():
+            if not await asyncio.to_thread(self._lead_polling):
+                await self._pause(self._stop, 5.0)  # another worker polls; take over when it goes
+                offset = None
+                continue
             try:
                 updates = await self.app.bot.get_updates(offset=offset, timeout=self.settings.telegram_poll_timeout,
                                                          allowed_updates=ALLOWED_UPDATES)
-            except (NetworkError, TimedOut) as exc:
+            except (NetworkError, TimedOut, Conflict) as exc:  # Conflict: a getUpdates from elsewhere
                 log.warning("telegram.poll_failed error=%s", type(exc).__name__)
                 await self._pause(self._stop, backoff)
                 backoff = min(backoff * 2, 30.0)
@@ -232,11 +247,9 @@ class TelegramWorker:
         with self.factory() as db:
             return intake.do_store_updates(db, payloads, _now())
 
-    def _requeue(self) -> None:
-        with self.factory() as db:
-            count = intake.do_requeue_interrupted(db)
-        if count:
-            log.info("telegram.requeued updates=%d", count)
+    def _lead_polling(self) -> bool:
+        """True while this worker is the one that long-polls (it keeps the claim until it stops)."""
+        return self.claims.holds(POLLER) or bool(self.claims.take([POLLER]))
 
     # --- processing -------------------------------------------------------------------------
 
@@ -246,19 +259,39 @@ class TelegramWorker:
             if not claimed:
                 await self._pause(self._updates_waiting, 0.2)
                 continue
-            by_chat: dict[int | None, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+            by_chat: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
             for update_id, chat_id, payload in claimed:
-                by_chat[chat_id].append((update_id, payload))
-            await asyncio.gather(*(self._process_chat(items) for items in by_chat.values()))
+                by_chat[update_key(chat_id, update_id)].append((update_id, payload))
+            await asyncio.gather(*(self._process_chat(key, items) for key, items in by_chat.items()))
 
     def _claim(self) -> list[tuple[int, int | None, dict[str, Any]]]:
+        """Claim the chats of the oldest waiting updates that no other worker holds, then move all
+        their waiting updates to "processing". An update found "processing" under a chat nobody
+        holds was left by a worker that died (or by this one before a restart): it is taken again —
+        at-least-once from there, as before."""
         with self.factory() as db:
-            return [(row.update_id, row.chat_id, row.payload or {}) for row in intake.do_claim_updates(db)]
+            rows = db.execute(select(TelegramUpdate.update_id, TelegramUpdate.chat_id)
+                              .where(TelegramUpdate.status.in_(("received", "processing")))
+                              .order_by(TelegramUpdate.update_id).limit(200)).all()
+        keys = self.claims.take([update_key(chat, uid) for uid, chat in rows], limit=CHATS_AT_ONCE)
+        if not keys:
+            return []
+        try:
+            with self.factory() as db:
+                claimed = _claim_updates(db, keys)
+        except BaseException:
+            self.claims.release(keys)
+            raise
+        self.claims.release(set(keys) - {update_key(chat, uid) for uid, chat, _ in claimed})
+        return claimed
 
-    async def _process_chat(self, items: list[tuple[int, dict[str, Any]]]) -> None:
-        async with self._chat_slots:
-            for update_id, payload in items:
-                await self.process_one(update_id, payload)
+    async def _process_chat(self, key: str, items: list[tuple[int, dict[str, Any]]]) -> None:
+        try:
+            async with self._chat_slots:
+                for update_id, payload in items:
+                    await self.process_one(update_id, payload)
+        finally:
+            await asyncio.to_thread(self.claims.release, [key])
 
     async def process_one(self, update_id: int, payload: dict[str, Any]) -> None:
         self._failed.discard(update_id)
@@ -465,20 +498,31 @@ class TelegramWorker:
                 await self._pause(self._stop, 2.0)
 
     def _pending(self) -> list[Outgoing]:
-        """The messages to send, as the customer sees them (a machine translation marked, with its
-        original)."""
+        """Claim the chats waiting longest that no other worker holds, then read their pending
+        messages — after the claim, so whatever another worker sent before letting go reads "sent"."""
         with self.factory() as db:
-            rows = db.execute(
-                select(StoredMessage, Conversation.external_id, Conversation.language)
-                .join(Conversation, Conversation.id == StoredMessage.conversation_id)
-                .where(StoredMessage.status == "pending", Conversation.channel == CHANNEL)
-                .order_by(StoredMessage.id).limit(200)
-            ).all()
-            return [Outgoing(id=m.id, chat_id=int(chat), sender=m.sender, text=with_marker(outgoing_view(m, language)),
-                             buttons=list(m.buttons or []), language=language) for m, chat, language in rows]
+            chats = delivery.pending_chats(db, limit=4 * CHATS_AT_ONCE)
+        keys = self.claims.take([outbox_key(c) for c in chats], limit=CHATS_AT_ONCE)
+        if not keys:
+            return []
+        try:
+            with self.factory() as db:
+                items = delivery.read_pending(db, [int(k.partition(":")[2]) for k in keys])
+        except BaseException:
+            self.claims.release(keys)
+            raise
+        self.claims.release(set(keys) - {outbox_key(i.chat_id) for i in items})
+        return items
 
     async def _send_chat(self, items: list[Outgoing]) -> bool:
-        """Send one chat's pending messages in order; stop at the first that cannot go yet."""
+        """Send one chat's pending messages in order; stop at the first that cannot go yet. The
+        chat's claim is let go when this returns (or is cancelled)."""
+        try:
+            return await self._send_in_order(items)
+        finally:
+            await asyncio.to_thread(self.claims.release, [outbox_key(items[0].chat_id)])
+
+    async def _send_in_order(self, items: list[Outgoing]) -> bool:
         sent_any = False
         for item in items:
             label = ui_strings(item.language).get("adviser") if item.sender == "adviser" else None
@@ -526,6 +570,27 @@ class TelegramWorker:
                     do_mark_undelivered(db, message, "blocked", _now())
             db.commit()
         log.info("telegram.blocked messages=%d", len(message_ids))
+
+
+def _claim_updates(db: Session, keys: list[str]) -> list[tuple[int, int | None, dict[str, Any]]]:
+    """Every waiting (or orphaned "processing") update under the claimed `keys`, now "processing",
+    oldest first. An orphan already tried MAX_ATTEMPTS times is set aside as "failed": it may be
+    what kills the worker. Commits."""
+    chats = [int(k.partition(":")[2]) for k in keys if k.startswith("in:")]
+    lone = [int(k.partition(":")[2]) for k in keys if k.startswith("in-update:")]
+    under_keys = or_(TelegramUpdate.chat_id.in_(chats),
+                     and_(TelegramUpdate.chat_id.is_(None), TelegramUpdate.update_id.in_(lone)))
+    db.execute(update(TelegramUpdate).where(TelegramUpdate.status == "processing", under_keys,
+                                            TelegramUpdate.attempts >= intake.MAX_ATTEMPTS)
+               .values(status="failed"))
+    waiting = and_(TelegramUpdate.status.in_(("received", "processing")), under_keys)
+    db.execute(update(TelegramUpdate).where(waiting)
+               .values(status="processing", attempts=TelegramUpdate.attempts + 1))
+    rows = db.execute(select(TelegramUpdate.update_id, TelegramUpdate.chat_id, TelegramUpdate.payload)
+                      .where(TelegramUpdate.status == "processing", under_keys)
+                      .order_by(TelegramUpdate.update_id)).all()
+    db.commit()
+    return [(uid, chat, payload or {}) for uid, chat, payload in rows]
 
 
 def main() -> None:
