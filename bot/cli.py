@@ -435,20 +435,23 @@ def seed_demo(settings: Settings) -> list[str]:
     return lines
 
 
-def run_purge(settings: Settings, *, rasa_token: str | None = None) -> dict[str, int]:
-    """One retention purge (bot/services/retention.py) with its own engine and session; the purged
-    conversations are deleted from Rasa's tracker store too (bot/services/rasa_store.py)."""
-    from datetime import datetime, timezone
+def run_purge(settings: Settings, *, rasa_token: str | None = None,
+              every: float | None = None) -> dict[str, int] | None:
+    """One retention purge (bot/services/retention.py) with its own engine, once across every
+    process on the database (a cluster-wide lock); the purged conversations are deleted from Rasa's
+    tracker store too (bot/services/rasa_store.py). None when another process is purging, or — with
+    `every` seconds — when the last purge is more recent than that."""
+    from datetime import datetime, timedelta, timezone
 
-    from bot.db import make_engine, make_sessionmaker
+    from bot.db import make_engine
     from bot.services.rasa_store import TrackerForgetter
-    from bot.services.retention import do_purge
+    from bot.services.retention import do_purge_once
 
     engine = make_engine(settings.database_url)
     forget = TrackerForgetter(settings, engine)
     try:
-        with make_sessionmaker(engine)() as session:
-            return do_purge(session, datetime.now(timezone.utc), settings, forget=forget)
+        return do_purge_once(engine, settings, now=datetime.now(timezone.utc), forget=forget,
+                             every=timedelta(seconds=every) if every is not None else None)
     finally:
         forget.close()
         engine.dispose()
@@ -456,22 +459,6 @@ def run_purge(settings: Settings, *, rasa_token: str | None = None) -> dict[str,
 
 def _counts_line(counts: dict[str, int]) -> str:
     return ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
-
-
-def last_purge_at(settings: Settings) -> float | None:
-    """When the last retention purge ran (its audit entry), as a Unix time; None if never."""
-    from sqlalchemy import func, select
-
-    from bot.db import make_engine, make_sessionmaker
-    from bot.models import AuditEvent
-
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            at = session.scalar(select(func.max(AuditEvent.at)).where(AuditEvent.action == "retention.purge"))
-    finally:
-        engine.dispose()
-    return at.timestamp() if at is not None else None
 
 
 class DailyPurge(threading.Thread):
@@ -491,10 +478,9 @@ class DailyPurge(threading.Thread):
         while not self.stopping.wait(wait):
             wait = self.check_every
             try:
-                last = last_purge_at(self.settings)
-                if last is not None and time.time() - last < self.every:
+                counts = run_purge(self.settings, rasa_token=self.rasa_token, every=self.every)
+                if counts is None:  # not due yet, or another process of the cluster is purging
                     continue
-                counts = run_purge(self.settings, rasa_token=self.rasa_token)
                 print(f"luotsi: retention purge: {_counts_line(counts)}", flush=True)
             except Exception as exc:  # the stack keeps running; the next check tries again
                 print(f"luotsi: retention purge failed ({type(exc).__name__}); trying again later", flush=True)
@@ -629,6 +615,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
     settings = get_settings()
     migrate(settings.database_url)
     counts = run_purge(settings)
+    if counts is None:
+        print("luotsi: a purge is running in another process; nothing done")
+        return 0
     print(f"luotsi: purged {_counts_line(counts)}")
     return 0
 
