@@ -7,8 +7,11 @@ import uuid
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, select
 
+from bot.models import Conversation
 from bot.services.guidance_texts import guidance
+from bot.services.rasa import bearer_token
 from tests import factories as f
 from tests.factories import answers
 
@@ -108,3 +111,35 @@ def test_asking_for_a_person_in_the_middle_of_the_self_assessment_hands_off(stac
     _chat(stack, cid, "yes")
     handed = _chat(stack, cid, "i want to talk to a person")
     assert handed["ticket"] is not None
+
+
+def test_a_self_assessment_continues_after_rasa_is_killed_and_restarted(stack) -> None:  # type: ignore[no-untyped-def]
+    """Rasa's dialogue state is in its SQL tracker store, not its memory (issue 16): a Rasa killed
+    mid-form comes back with the conversation where it was — the form still active, the next answer
+    taken as an answer, not as a new question."""
+    cid = uuid.uuid4().hex
+    cat = guidance("en")
+    first = _chat(stack, cid, "i want to test my finnish level")
+    assert cat["statements"]["listening"]["B1"] in _all(first)
+    for answer in ("yes", "no", "no", "yes"):
+        turn = _chat(stack, cid, answer)
+        assert "12" in turn["replies"][-1]["text"]
+    question = turn["replies"][-1]["text"]
+
+    auth = {"Authorization": f"Bearer {bearer_token(stack.rasa_token)}"}
+    engine = create_engine(stack.settings.database_url)
+    with engine.connect() as db:  # Rasa knows the conversation by the hub's id, not the widget's
+        sender = db.execute(select(Conversation.id).where(Conversation.external_id == cid)).scalar_one()
+    engine.dispose()
+    tracker = httpx.get(f"{stack.settings.rasa_url}/conversations/{sender}/tracker", headers=auth, timeout=10).json()
+    assert (tracker.get("active_loop") or {}).get("name") == "guidance_form"
+    events_before = len(tracker["events"])
+
+    stack.restart("rasa", kill=True)  # SIGKILL: nothing saved on the way out
+    stack.wait_ready(timeout=300)
+
+    tracker = httpx.get(f"{stack.settings.rasa_url}/conversations/{sender}/tracker", headers=auth, timeout=10).json()
+    assert (tracker.get("active_loop") or {}).get("name") == "guidance_form"
+    assert len(tracker["events"]) == events_before  # every event of the conversation came back
+    nxt = _chat(stack, cid, "no")  # "no" is the answer to question 5, not a new intent
+    assert "12" in nxt["replies"][-1]["text"] and nxt["replies"][-1]["text"] != question, _all(nxt)
