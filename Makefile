@@ -58,7 +58,7 @@ lint: .venv/.stamp
 
 rasa-test: model
 	@echo "==> rasa test (stories and rules)"
-	@mkdir -p var && rm -rf var/rasa-test && PYTHONPATH=. TF_CPP_MIN_LOG_LEVEL=2 $(RASA)/rasa test core --e2e \
+	@mkdir -p var && rm -rf var/rasa-test && PYTHONPATH=. TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false $(RASA)/rasa test core --e2e \
 	  --model $$($(HUB)/python scripts/model.py path) --stories tests/rasa \
 	  --out var/rasa-test --fail-on-prediction-errors --no-plot >var/rasa-test.log 2>&1 \
 	  || { tail -40 var/rasa-test.log; exit 1; }

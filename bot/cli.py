@@ -169,6 +169,7 @@ class Stack:
             # Rasa logs message texts at debug level; customers type identity codes and health
             # details, so its level is pinned here.
             LOG_LEVEL="INFO",
+            RASA_TELEMETRY_ENABLED="false",  # no telemetry, no error reports to Sentry (nlu/runtime.py too)
             PYTHONWARNINGS="ignore",  # Rasa's dependencies print pages of deprecation warnings
             LOG_LEVEL_LIBRARIES="ERROR",
             SANIC_REGISTER="False",

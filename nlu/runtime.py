@@ -13,6 +13,7 @@ is `rasa …` with two differences:
 - The shared secret for Rasa's HTTP API is read from `LUOTSI_RASA_TOKEN` and handed to Rasa as its
   JWT secret inside the process, so it shows neither in `ps` nor in a URL: the hub signs a token
   with it and sends it as `Authorization: Bearer …` (bot/services/rasa.py).
+- Rasa's telemetry and its error reports to Sentry are off (`RASA_TELEMETRY_ENABLED=false`).
 
 Pure helpers first; the process wiring in `main`.
 """
@@ -70,6 +71,9 @@ def rasa_argv(argv: List[str], secret: Optional[str]) -> List[str]:
 
 
 def main() -> None:
+    # Rasa's telemetry and its exception reports to Sentry stay off, whatever a global config says:
+    # a stack trace from a customer's turn must not leave the city's servers.
+    os.environ["RASA_TELEMETRY_ENABLED"] = "false"
     logging.setLogRecordFactory(redacting_factory(logging.getLogRecordFactory()))
     secret = os.environ.get("LUOTSI_RASA_TOKEN") or None
     sys.argv = rasa_argv(sys.argv[1:], secret)

@@ -53,7 +53,8 @@ def train(target: Path) -> None:
     started = time.monotonic()
     # Rasa's training cache keys components by their config, not their code: a changed
     # nlu/components.py would silently reuse stale features. Our own hash decides instead.
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", RASA_MAX_CACHE_SIZE="0")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", RASA_MAX_CACHE_SIZE="0",
+               RASA_TELEMETRY_ENABLED="false")  # no telemetry, no error reports to Sentry
     subprocess.run(
         [str(RASA), "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
          "--out", str(MODELS), "--force", "--fixed-model-name", target.name.removesuffix(".tar.gz")],

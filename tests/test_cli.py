@@ -99,7 +99,7 @@ def test_rasa_keeps_its_state_in_sql_and_locks_in_redis_without_secrets_in_files
     stack = Stack(settings=settings, model=Path("m"), hubs=2, rasas=2)
     text = stack.endpoints_file().read_text()
     endpoints = yaml.safe_load(text)
-    assert endpoints["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "host": "db.internal", "port": 6543,
+    assert endpoints["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "url": "db.internal", "port": 6543,
                                           "db": "luotsi", "username": "luotsi",
                                           "password": "${LUOTSI_TRACKER_PASSWORD}", "query": {"sslmode": "require"}}
     assert endpoints["lock_store"] == {"type": "redis", "url": "cache.internal", "port": 6380, "db": 2,
@@ -107,6 +107,7 @@ def test_rasa_keeps_its_state_in_sql_and_locks_in_redis_without_secrets_in_files
     assert "s3cret-pw" not in text and "r3dis-pw" not in text
     env = stack._env()
     assert env["LUOTSI_TRACKER_PASSWORD"] == "s3cret-pw" and env["LUOTSI_LOCK_PASSWORD"] == "r3dis-pw"
+    assert env["RASA_TELEMETRY_ENABLED"] == "false"  # no telemetry, no crash reports to Sentry
     assert all("s3cret-pw" not in " ".join(argv) for _, argv in stack.commands())
 
 

@@ -53,7 +53,8 @@ def tracker_store_config(settings: Settings) -> dict[str, Any]:
         return {"type": "SQL", "dialect": "sqlite", "db": str(Path(url.database or "").resolve())}
     if backend != "postgresql":
         raise ValueError(f"Rasa's tracker store supports SQLite and PostgreSQL, not {backend}")
-    config: dict[str, Any] = {"type": "SQL", "dialect": "postgresql", "host": url.host or "localhost",
+    # Rasa reads the database host from `url` (it passes it on as `host`)
+    config: dict[str, Any] = {"type": "SQL", "dialect": "postgresql", "url": url.host or "localhost",
                               "port": url.port or 5432, "db": url.database}
     if url.username:
         config["username"] = url.username
