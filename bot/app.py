@@ -20,6 +20,7 @@ from bot.db import make_engine, make_sessionmaker, migrate
 from bot.locales import catalogues
 from bot.services.auth import LoginThrottle
 from bot.services.conversations import TurnGate
+from bot.services.events import install_change_events, make_event_bus
 from bot.services.guidance import GuidanceContext
 from bot.services.guidance_texts import guidance as guidance_texts
 from bot.services.rasa import RasaClient
@@ -53,7 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Parsed once before the first customer: the caches do not lock, so a burst of first
         # turns would otherwise parse every catalogue once per thread, all at the same time.
         await run_in_threadpool(warm_up_texts)
+        await app.state.events.start()
         yield
+        await app.state.events.aclose()
         await app.state.rasa.aclose()
         app.state.forget.close()
         app.state.engine.dispose()
@@ -68,6 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    # what this hub's sessions commit wakes the live streams (here, and on other hubs through Redis)
+    app.state.events = make_event_bus(settings)
+    install_change_events(app.state.sessionmaker, app.state.events)
     app.state.login_throttle = LoginThrottle()
     # channels whose replies must be pushed; the web chat pulls its own over its live stream. A web
     # or Telegram customer who left an e-mail address while waiting also gets one notice e-mail.

@@ -1,12 +1,16 @@
 """Server-sent events: adviser replies reach the customer's web chat without a reload.
 
-The stream polls the database (once a second) rather than an in-process bus, so it works the
-same with one hub process or several behind a load balancer.
+The stream waits on the event bus (`bot/services/events.py`) for its conversation's key and then
+reads the messages after the last one it sent; the bus says only *that* something changed, the
+database says what. Replies stored by this hub wake the stream directly; with `LUOTSI_REDIS_URL`,
+replies stored by any other hub or worker wake it through Redis pub/sub. A slow safety poll — and
+a faster one while Redis is unreachable — means a lost notification delays a message, never loses it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections.abc import AsyncIterator
@@ -14,15 +18,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from bot.errors import BadInput
+from bot.models import Conversation
 from bot.services.conversations import read_messages_after
+from bot.services.events import EventBus, Subscription, conversation_key
 from bot.services.interpreting import outgoing_view
 from integrations.webchat import wire
 
 router = APIRouter(tags=["web chat"])
-POLL_SECONDS = 0.25  # one indexed query per open chat; the reply shows within a quarter second
+SAFETY_POLL_SECONDS = 5.0  # re-read even without a notification: a lost one costs at most this
+DEGRADED_POLL_SECONDS = 1.0  # while Redis is unreachable, replies stored by other hubs show within this
 KEEPALIVE_SECONDS = 15.0
 STREAM_SECONDS = 600.0  # the browser's EventSource reconnects by itself, with Last-Event-ID
 # A message id we sent: ASCII digits only ('²'.isdigit() and '٣'.isdigit() are true too), and short
@@ -48,9 +56,14 @@ async def read_chat_events(
     if last_event_id and _EVENT_ID_RE.fullmatch(last_event_id):
         after = max(after, int(last_event_id))
     factory = request.app.state.sessionmaker
+    bus: EventBus = request.app.state.events
 
-    def poll(since: int) -> tuple[str | None, list[dict[str, object]]]:
+    def poll(since: int, stored_id: str | None) -> tuple[str | None, str | None, list[dict[str, object]]]:
+        """Our id of the conversation (None until it exists), who handles it, and what came after `since`."""
         with factory() as session:
+            if stored_id is None:
+                stored_id = session.scalars(select(Conversation.id).where(
+                    Conversation.channel == wire.CHANNEL, Conversation.external_id == conversation_id)).first()
             handler, language, messages = read_messages_after(session, channel=wire.CHANNEL,
                                                               external_id=conversation_id, after=since)
             out: list[dict[str, object]] = []
@@ -58,26 +71,37 @@ async def read_chat_events(
                 view = outgoing_view(m, language)
                 out.append({"id": m.id, "sender": m.sender, "text": view.text, "buttons": m.buttons or [],
                             "marker": view.marker, "original": view.original, "original_label": view.original_label})
-            return handler, out
+            return stored_id, handler, out
 
     async def stream() -> AsyncIterator[str]:
-        since = after
+        since, stored_id = after, None
+        subscription: Subscription | None = None
         loop = asyncio.get_running_loop()
         started = last_sent = loop.time()
         yield "retry: 2000\n\n"
-        while loop.time() - started < STREAM_SECONDS:
-            if await request.is_disconnected():
-                return
-            handler, items = await run_in_threadpool(poll, since)
-            for item in items:
-                since = int(str(item["id"]))
-                payload = json.dumps({**item, "handler": handler}, ensure_ascii=False)
-                yield f"id: {since}\nevent: message\ndata: {payload}\n\n"
-                last_sent = loop.time()
-            if loop.time() - last_sent > KEEPALIVE_SECONDS:
-                yield ": keep-alive\n\n"
-                last_sent = loop.time()
-            await asyncio.sleep(POLL_SECONDS)
+        with contextlib.ExitStack() as listening:
+            while loop.time() - started < STREAM_SECONDS:
+                if await request.is_disconnected():
+                    return
+                stored_id, handler, items = await run_in_threadpool(poll, since, stored_id)
+                for item in items:
+                    since = int(str(item["id"]))
+                    payload = json.dumps({**item, "handler": handler}, ensure_ascii=False)
+                    yield f"id: {since}\nevent: message\ndata: {payload}\n\n"
+                    last_sent = loop.time()
+                if loop.time() - last_sent > KEEPALIVE_SECONDS:
+                    yield ": keep-alive\n\n"
+                    last_sent = loop.time()
+                if subscription is None and stored_id is not None:
+                    subscription = listening.enter_context(bus.subscribe(conversation_key(stored_id)))
+                    continue  # read once more: a reply stored before we listened is not missed
+                now = loop.time()
+                timeout = min(DEGRADED_POLL_SECONDS if bus.degraded else SAFETY_POLL_SECONDS,
+                              last_sent + KEEPALIVE_SECONDS - now + 0.01, started + STREAM_SECONDS - now)
+                if subscription is None:  # no such conversation yet: nothing can be published for it
+                    await asyncio.sleep(max(timeout, 0.0))
+                else:
+                    await subscription.wait(max(timeout, 0.0))
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
