@@ -36,7 +36,7 @@ from bot.models import (
     TicketEvent,
 )
 from bot.models.desk import CHANNELS, CITIES
-from bot.services import replies, shifts, worklist
+from bot.services import events, replies, shifts, worklist
 from bot.services import tickets as svc
 from bot.services.attachments import access_attachment_by_ticket, attachments_of, download_headers
 from bot.services.auth import (
@@ -531,17 +531,30 @@ def read_console_script() -> Response:
                     headers={"Cache-Control": "max-age=300"})
 
 
-EVENT_POLL_SECONDS = 2.0
+EVENT_POLL_SECONDS = 5.0  # the safety net: a change is normally seen at once through the event bus
 EVENT_STREAM_SECONDS = 600.0
+
+
+async def _woken(subscriptions: list[Any], timeout: float) -> None:
+    """Until one of the keys is notified (on this hub or, through Redis, on another) or `timeout`."""
+    waits = [asyncio.ensure_future(s.wait(timeout)) for s in subscriptions]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
 
 
 @router.get("/events")
 async def read_console_events(request: Request, ticket: Annotated[str | None, Query(max_length=32)] = None,
                               v: Annotated[str, Query(max_length=32)] = "") -> Response:
     """`text/event-stream`: an event `changed` whenever the list (or, with `ticket`, that ticket: its
-    messages, notes or status) changes. The database is polled, so it works the same with several
-    hub processes; the page fetches what changed itself (no ticket data travels in the stream)."""
+    messages, notes or status) changes. The stream wakes on the hubs' change events (bot/services/
+    events.py: Redis pub/sub across hubs) and compares a small stamp read from the database, with a
+    slow poll as a safety net; the page fetches what changed itself (no ticket data in the stream)."""
     factory = request.app.state.sessionmaker
+    bus = request.app.state.events
+    conversation: list[str] = []
 
     def check() -> tuple[Any, ...] | None:
         with factory() as session:
@@ -550,6 +563,8 @@ async def read_console_events(request: Request, ticket: Annotated[str | None, Qu
                 if ticket is None:
                     return live.list_stamp(session)
                 found = svc.access_ticket_by_adviser(session, ticket, me, _now())
+                if not conversation:
+                    conversation.append(found.conversation_id)
                 return live.ticket_stamp(session, found)
             except (NotSignedIn, svc.TicketError):
                 return None
@@ -557,25 +572,34 @@ async def read_console_events(request: Request, ticket: Annotated[str | None, Qu
     first = await run_in_threadpool(check)
     if first is None:
         return Response(status_code=204)  # EventSource stops on 204: signed out, or no such ticket
+    keys = [events.DESK] + ([events.conversation_key(conversation[0])] if conversation else [])
 
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
-        started, stamp = loop.time(), first
+        started, stamp, quiet_since = loop.time(), first, loop.time()
         yield "retry: 3000\n\n"
         if v != live.token(first):  # the page was rendered before a change this stream did not see
             yield "event: changed\ndata: {}\n\n"
-        while loop.time() - started < EVENT_STREAM_SECONDS:
-            await asyncio.sleep(EVENT_POLL_SECONDS)
-            if await request.is_disconnected():
-                return
-            now_stamp = await run_in_threadpool(check)
-            if now_stamp is None:
-                return
-            if now_stamp != stamp:
-                stamp = now_stamp
-                yield "event: changed\ndata: {}\n\n"
-            else:
-                yield ": keep-alive\n\n"
+        subscriptions = [bus.subscribe(key) for key in keys]
+        for s in subscriptions:
+            s.__enter__()
+        try:
+            while loop.time() - started < EVENT_STREAM_SECONDS:
+                await _woken(subscriptions, EVENT_POLL_SECONDS)
+                if await request.is_disconnected():
+                    return
+                now_stamp = await run_in_threadpool(check)
+                if now_stamp is None:
+                    return
+                if now_stamp != stamp:
+                    stamp, quiet_since = now_stamp, loop.time()
+                    yield "event: changed\ndata: {}\n\n"
+                elif loop.time() - quiet_since > 15:
+                    quiet_since = loop.time()
+                    yield ": keep-alive\n\n"
+        finally:
+            for s in subscriptions:
+                s.__exit__(None, None, None)
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

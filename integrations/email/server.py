@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings, get_settings
 from bot.db import make_engine, make_sessionmaker, migrate
-from bot.services import shifts
+from bot.services import events, shifts
 from bot.services.rasa import RasaClient, RasaUnavailable
 from integrations.email import outgoing
 from integrations.email.intake import Accepted, accept_mail, acknowledgement
@@ -122,7 +122,9 @@ def main() -> None:
     settings = get_settings()
     migrate(settings.database_url)
     engine = make_engine(settings.database_url, busy_seconds=settings.db_busy_seconds)
-    controller = make_controller(settings, make_sessionmaker(engine))
+    factory = make_sessionmaker(engine)
+    publisher = events.install_publisher(factory, settings)  # a new ticket wakes the advisers' consoles
+    controller = make_controller(settings, factory)
     controller.start()
     log.info("mail.listening port=%d mailboxes=%d", settings.smtp_port, len(settings.mailbox_queues()))
     stop = threading.Event()
@@ -130,6 +132,7 @@ def main() -> None:
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     controller.stop()
+    publisher.close()
     engine.dispose()
 
 

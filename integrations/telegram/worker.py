@@ -64,6 +64,7 @@ from bot.locales import render, ui_strings
 from bot.messages import Button, InboundMessage, OutboundMessage
 from bot.models import Conversation, TelegramChat, TelegramUpdate
 from bot.models import Message as StoredMessage
+from bot.services import events
 from bot.services.attachments import NewAttachment
 from bot.services.conversations import do_answer_locally, do_receive_message
 from bot.services.delivery import do_mark_undelivered
@@ -602,7 +603,9 @@ def main() -> None:
     migrate(settings.database_url)
     engine = make_engine(settings.database_url, busy_seconds=settings.db_busy_seconds)
     rasa = RasaClient(settings.rasa_url, timeout=max(settings.rasa_timeout, 5.0), token=settings.rasa_token)
-    worker = TelegramWorker(settings, make_sessionmaker(engine), rasa)
+    factory = make_sessionmaker(engine)
+    publisher = events.install_publisher(factory, settings)  # what it commits wakes the hubs' streams
+    worker = TelegramWorker(settings, factory, rasa)
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
@@ -614,6 +617,7 @@ def main() -> None:
             await rasa.aclose()
 
     asyncio.run(serve())
+    publisher.close()
     engine.dispose()
 
 
