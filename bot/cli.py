@@ -307,7 +307,8 @@ class Stack:
             proc.wait(timeout=30)
 
     def respawn(self, name: str) -> None:
-        """Start a stopped process again with the command it had."""
+        """Start a stopped process again with the command it had. Call it from the thread that
+        started the stack: a child is sent SIGTERM when the thread that spawned it ends."""
         proc = self.processes[name]
         if proc.poll() is None:
             raise RuntimeError(f"{name} is still running")
