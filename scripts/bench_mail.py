@@ -62,6 +62,41 @@ def blast(port: int, check=None) -> tuple[float, list[float]]:  # type: ignore[n
     return MESSAGES / (time.perf_counter() - started), latencies
 
 
+def two_intakes(url: str, bare_rate: float) -> str:
+    """Two intake processes' worth (two controllers, two ports, one PostgreSQL database), each with
+    its own sender connection, at the same time (issue 16)."""
+    import threading
+
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    with factory() as db:
+        before = db.scalar(select(func.count()).select_from(Ticket)) or 0
+    controllers = []
+    for _ in range(2):
+        settings = Settings(database_url=url, smtp_port=free_port(), smtp_relay="127.0.0.1:1")
+        settings.mailboxes = "employers@luotsi.localhost=employer_advisory"
+        controller = make_controller(settings, factory)
+        controller.start()
+        controllers.append((settings.smtp_port, controller))
+    latencies: list[float] = []
+    threads = [threading.Thread(target=lambda port=port: latencies.extend(blast(port)[1])) for port, _ in controllers]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rate = 2 * MESSAGES / (time.perf_counter() - started)
+    for _, controller in controllers:
+        controller.stop()
+    with factory() as db:
+        after = db.scalar(select(func.count()).select_from(Ticket)) or 0
+    engine.dispose()
+    assert after - before == 2 * MESSAGES, (before, after)  # every accepted mail is a ticket
+    q = statistics.quantiles(latencies, n=100)
+    return (f"| PostgreSQL, two intakes at once | {rate:.0f} | {bare_rate:.0f} | ×{bare_rate / rate:.1f} | "
+            f"{q[49] * 1000:.1f} | {q[94] * 1000:.1f} |")
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="luotsi-bench-mail-"))
     bare = Controller(Discard(), hostname="127.0.0.1", port=free_port())
@@ -93,6 +128,7 @@ def main() -> None:
             q = statistics.quantiles(latencies, n=100)
             rows.append(f"| {name} | {rate:.0f} | {bare_rate:.0f} | ×{bare_rate / rate:.1f} | "
                         f"{q[49] * 1000:.1f} | {q[94] * 1000:.1f} |")
+        rows.append(two_intakes(f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_name}", bare_rate))
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
