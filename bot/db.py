@@ -13,7 +13,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str, busy_seconds: float = 15.0) -> Engine:
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # A server database: at most 15 connections per process (as SQLAlchemy's default, so two hubs,
+    # two Rasa servers and the workers stay within PostgreSQL's default max_connections of 100),
+    # 10 kept open; in_db queues the requests beyond them in order.
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 5, "pool_timeout": 10}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

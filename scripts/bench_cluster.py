@@ -3,7 +3,8 @@
 
 Starts the stack as `luotsi run` does — with `--hubs 2 --rasa 2` the second time, HAProxy in front —
 on a fresh PostgreSQL database, and drives `POST /api/chat` with the closed-loop generator of
-scripts/loadgen.py at 8, 32, 64 and 256 concurrent customers (BENCH_SECONDS each, default 20).
+scripts/loadgen.py at 8, 32, 64 and 256 concurrent customers (BENCH_SECONDS each, default 20;
+BENCH_LEVELS and BENCH_SHAPES="1x1,2x2" choose).
 Prints a Markdown table for docs/benchmarks.md on stdout, progress on stderr.
 """
 
@@ -32,6 +33,7 @@ from scripts.loadgen import BUSY, LANGUAGES, QUESTIONS, UNAVAILABLE, Catalogue, 
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 LEVELS = [int(x) for x in os.environ.get("BENCH_LEVELS", "8,32,64,256").split(",")]
+SHAPES = [tuple(int(n) for n in shape.split("x")) for shape in os.environ.get("BENCH_SHAPES", "1x1,2x2").split(",")]
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -41,7 +43,7 @@ def log(text: str) -> None:
 
 def free_block(n: int) -> int:
     for _ in range(200):
-        base = random.randint(20000, 60000)
+        base = random.randint(20000, 32000)  # below the ephemeral range (32768+) clients take ports from
         with_all = []
         for port in range(base, base + n):
             with socket.socket() as s:
@@ -93,7 +95,7 @@ def run(hubs: int, rasas: int, catalogue: Catalogue) -> list[tuple[int, object]]
 
 def main() -> None:
     catalogue = Catalogue(ROOT / "bot" / "locales")
-    results = {shape: run(*shape, catalogue) for shape in ((1, 1), (2, 2))}
+    results = {shape: run(*shape, catalogue) for shape in SHAPES}
     print(f"Machine: {_cpu_model()}, {os.cpu_count()} cores. PostgreSQL and Redis on the same machine; "
           f"{SECONDS:.0f} s per level; closed-loop customers (scripts/loadgen.py), 3 turns per conversation.\n")
     print("| hubs + Rasa | customers | requests | answers/s | p50 ms | p95 ms | errors | busy | unavailable |")

@@ -48,7 +48,7 @@ HUMAN = {"fi": "Haluan puhua ihmisen kanssa", "sv": "Jag vill prata med en männ
 def _free_block(n: int) -> int:
     """A port p with p … p+n-1 all free."""
     for _ in range(200):
-        base = random.randint(20000, 60000)
+        base = random.randint(20000, 32000)  # below the ephemeral range (32768+) clients take ports from
         ok = True
         for port in range(base, base + n):
             with socket.socket() as s:

@@ -180,13 +180,19 @@ _sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, 
 def _limiter(factory: sessionmaker[Session]) -> anyio.CapacityLimiter | None:
     """SQLite takes one writer at a time, and its busy handler waits by sleeping ever longer, so
     a burst of threads competing for the lock turns into a convoy of sleepers. One thread at a time
-    per database file (FIFO) keeps each short transaction short. Other databases use the thread
-    pool's own limit."""
+    per database file (FIFO) keeps each short transaction short. On a server database as many
+    threads as the connection pool holds: the rest wait their turn in order (FIFO) on the event
+    loop instead of blocking worker threads inside the pool."""
     bind = factory.kw.get("bind")
-    if bind is None or bind.dialect.name != "sqlite":
+    if bind is None:
         return None
+    if bind.dialect.name == "sqlite":
+        size = 1
+    else:
+        pool = bind.pool
+        size = max(1, int(getattr(pool, "size", lambda: 5)()) + max(0, int(getattr(pool, "_max_overflow", 0))))
     per_loop = _sqlite_writers.setdefault(asyncio.get_running_loop(), {})
-    return per_loop.setdefault(id(bind), anyio.CapacityLimiter(1))
+    return per_loop.setdefault(id(bind), anyio.CapacityLimiter(size))
 
 
 async def in_db(factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:
