@@ -2,15 +2,19 @@
 """Benchmarks of the advisory desk (make bench-desk): prints Markdown for docs/benchmarks.md.
 
 - claims per second with 1, 5 and 20 concurrent advisers through POST /api/tickets/claim, on
-  SQLite and on PostgreSQL, next to a bare SQL claim loop (same statements, no HTTP, no ORM);
+  SQLite and on PostgreSQL, next to a bare SQL claim loop (same statements, no HTTP, no ORM), with
+  the machine they ran on (`--claims-only --db postgresql` for just that table);
 - time from the customer's hand-off message to the ticket being visible in GET /api/tickets;
 - time from an adviser's reply to its arrival on the customer's live stream (SSE).
 """
 
 from __future__ import annotations
 
+import argparse
+import http.client
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -109,38 +113,81 @@ def bare_claims(url: str, workers: int) -> float:
         engine.dispose()
 
 
+class Desk:
+    """One adviser's desk as a load generator: a kept-alive HTTP/1.1 connection and a bearer token.
+
+    The standard library's client, not httpx: the claimers share this machine's cores with the hub
+    and the database, and a heavier client would measure itself (httpx costs several times the
+    CPU per request), while the bare loop's claimers are as lean as psycopg allows."""
+
+    def __init__(self, base: str, username: str) -> None:
+        self.host, _, port = base.removeprefix("http://").partition(":")
+        self.port = int(port)
+        token = httpx.post(f"{base}/api/auth/token", data={"username": username, "password": f.PASSWORD}).json()
+        self.headers = {"Authorization": f"Bearer {token['access_token']}", "Content-Length": "0"}
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+
+    def claim_next(self) -> dict | None:  # type: ignore[type-arg]
+        self.conn.request("POST", "/api/tickets/claim", headers=self.headers)
+        response = self.conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"claim answered {response.status}: {body[:200]!r}")
+        return json.loads(body)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def hub_claims(base: str, workers: int) -> float:
-    tokens = [httpx.post(f"{base}/api/auth/token", data={"username": f"b{i}", "password": f.PASSWORD}).json()["access_token"]
-              for i in range(workers)]
+    desks = [Desk(base, f"b{i}") for i in range(workers)]
 
     def work(i: int) -> int:
         done = 0
-        with httpx.Client(timeout=60) as client:
-            while True:
-                r = client.post(f"{base}/api/tickets/claim", headers={"Authorization": f"Bearer {tokens[i]}"})
-                r.raise_for_status()
-                if r.json() is None:
-                    return done
-                done += 1
+        while desks[i].claim_next() is not None:
+            done += 1
+        return done
 
-    return run_threads(workers, work)
+    try:
+        return run_threads(workers, work)
+    finally:
+        for desk in desks:
+            desk.close()
 
 
-def claims_table() -> list[str]:
-    lines = ["| database | advisers | hub claims/s | bare SQL claims/s | overhead |", "|---|---:|---:|---:|---:|"]
+def machine() -> str:
+    """The CPU model and core count the figures were taken on (they mean little without it)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def claims_table(databases: tuple[str, ...] = ("SQLite", "PostgreSQL"), levels: tuple[int, ...] = LEVELS,
+                 processes: int = 1) -> list[str]:
+    lines = [f"Machine: {machine()}; {TICKETS} tickets per run; the hub as {processes} uvicorn process(es); the "
+             "claimers (one kept-alive connection each) and the database on the same machine.", "",
+             "| database | advisers | hub claims/s | bare SQL claims/s | overhead |", "|---|---:|---:|---:|---:|"]
     tmp = Path(tempfile.mkdtemp(prefix="luotsi-bench-desk-"))
     pg_name = f"luotsi_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{pg_name}"')
-    urls = {"SQLite": f"sqlite:///{tmp / 'desk.db'}",
-            "PostgreSQL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_name}"}
+    urls = {name: url for name, url in (("SQLite", f"sqlite:///{tmp / 'desk.db'}"),
+                                        ("PostgreSQL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_name}"))
+            if name in databases}
     try:
         for name, url in urls.items():
-            seed(url, max(LEVELS))
+            seed(url, max(levels))
             port = free_port()
             env = dict(os.environ, LUOTSI_DATABASE_URL=url, LUOTSI_RASA_URL=f"http://127.0.0.1:{free_port()}")
             hub = subprocess.Popen([sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory", "--port",
-                                    str(port), "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env)
+                                    str(port), "--no-access-log", "--log-level", "warning", "--workers", str(processes)],
+                                   cwd=ROOT, env=env)
             base = f"http://127.0.0.1:{port}"
             try:
                 for _ in range(100):
@@ -149,10 +196,10 @@ def claims_table() -> list[str]:
                         break
                     except httpx.HTTPError:
                         time.sleep(0.3)
-                for workers in LEVELS:
-                    seed(url, max(LEVELS))
+                for workers in levels:
+                    seed(url, max(levels))
                     bare = bare_claims(url, workers)
-                    seed(url, max(LEVELS))
+                    seed(url, max(levels))
                     through_hub = hub_claims(base, workers)
                     lines.append(f"| {name} | {workers} | {through_hub:.0f} | {bare:.0f} | ×{bare / through_hub:.1f} |")
             finally:
@@ -229,7 +276,22 @@ def latency_lines(rounds: int = 30) -> list[str]:
     ]
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims-only", action="store_true", help="only the claims table (no Rasa model needed)")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), action="append",
+                        help="the database(s) to claim on; both by default")
+    parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="concurrent claimers, e.g. 1,5,20")
+    parser.add_argument("--hub-processes", type=int, default=1,
+                        help="hub processes sharing the port (as `luotsi run --hubs N` behind its balancer)")
+    args = parser.parse_args()
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    databases = tuple(names[d] for d in args.db) if args.db else ("SQLite", "PostgreSQL")
+    print("\n".join(claims_table(databases, tuple(int(n) for n in args.levels.split(",")), args.hub_processes)))
+    if not args.claims_only:
+        print()
+        print("\n\n".join(latency_lines()))
+
+
 if __name__ == "__main__":
-    print("\n".join(claims_table()))
-    print()
-    print("\n\n".join(latency_lines()))
+    main()

@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from bot.api.deps import current_adviser, get_session
+from bot.api.deps import adviser_of, bearer_token, current_adviser, get_session
 from bot.errors import check_text_characters
 from bot.models import Adviser, Message, Ticket
 from bot.schemas.common import ErrorPublic
@@ -33,13 +33,16 @@ from bot.services import replies, worklist
 from bot.services import tickets as svc
 from bot.services.attachments import access_attachment_by_ticket, attachments_of, download_headers
 from bot.services.callbacks import do_record_call, mask_number
+from bot.services.conversations import in_db
 from bot.services.delivery import do_deliver_reply
 from bot.services.interpreting import do_translate_for_adviser, do_translate_reply
 from bot.services.shifts import OpeningHours
+from bot.services.translation import Translator
 
 router = APIRouter(prefix="/api", tags=["advisers"])
 MAX_ID = 2**31 - 1  # the ids are INTEGER: a larger one was a 500 at the query (SQLite and PostgreSQL)
 Me = Annotated[Adviser, Depends(current_adviser)]
+Token = Annotated[str, Depends(bearer_token)]  # routes that check it themselves, with `adviser_of`
 # What bot.services.tickets answers (TicketError); 401, 413 and 422 every route gets: bot.api.errors.
 _ERRORS = {
     403: "a colleague holds the ticket, or the queue is not on the adviser's shift",
@@ -65,15 +68,20 @@ def _contact(ticket: Ticket, masked: bool) -> dict[str, Any] | None:
     return {**ticket.contact, "phone": mask_number(str(ticket.contact["phone"]))}
 
 
+# every ticket shown with its transcript reads one of these (built once, run with parameters)
+_TRANSCRIPT = select(Message).where(Message.conversation_id == bindparam("conversation_id")).order_by(Message.id)
+_TRANSCRIPT_UNTIL = _TRANSCRIPT.where(Message.created_at <= bindparam("until", type_=Message.created_at.type))
+
+
 def to_public(session: Session, ticket: Ticket, *, transcript: bool, masked: bool = False,
               until: datetime | None = None) -> TicketPublic:
     """The ticket as the API shows it; with `until`, the transcript stops at that moment."""
     entries: list[TranscriptEntry] = []
     if transcript:
-        query = select(Message).where(Message.conversation_id == ticket.conversation_id)
-        if until is not None:
-            query = query.where(Message.created_at <= until)
-        messages = session.scalars(query.order_by(Message.id))
+        if until is None:
+            messages = session.scalars(_TRANSCRIPT, {"conversation_id": ticket.conversation_id})
+        else:
+            messages = session.scalars(_TRANSCRIPT_UNTIL, {"conversation_id": ticket.conversation_id, "until": until})
         files = attachments_of(session, ticket.conversation_id)
         entries = [TranscriptEntry(
             id=m.id, sender=m.sender, text=m.text, language=m.language, translation=m.translation,
@@ -134,15 +142,34 @@ def create_note(ticket_id: str, body: NoteRequest, me: Me, session: Db) -> NoteP
 
 
 @router.post("/tickets/claim", response_model=TicketPublic | None, responses=errors(403, 409))
-def create_claim(me: Me, session: Db, request: Request,
-                 queue: Annotated[str | None, Query(max_length=40)] = None) -> TicketPublic | None:
+async def create_claim(token: Token, request: Request,
+                       queue: Annotated[str | None, Query(max_length=40)] = None) -> TicketPublic | None:
     """Claim the next ticket (oldest first within priority); `null` when the queues are empty."""
+    translator = request.app.state.translator
+    return await in_db(request.app.state.sessionmaker, lambda session: _claim_next(session, token, translator, queue))
+
+
+def _claim_next(session: Session, token: str, translator: Translator, queue: str | None) -> TicketPublic | None:
+    """The claim's whole database work in one trip to a worker thread (`in_db`: queued in order
+    on the event loop while every connection is busy): sign-in check, claim, transcript. The claim
+    is the advisory's busiest write; a separate trip for the adviser alone would cost a second
+    thread hand-over and hold a connection in between."""
     now = _now()
-    ticket = svc.do_claim_next(session, me, now, queue=queue)
-    if ticket is None:
-        return None
-    do_translate_for_adviser(session, ticket, me, request.app.state.translator, now)
-    return to_public(session, ticket, transcript=True)
+    me = adviser_of(session, token)
+    ticket = svc.do_claim_next(session, me, now, queue=queue, commit=False)
+    return None if ticket is None else _claimed(session, ticket, me, translator, now)
+
+
+def _claimed(session: Session, ticket: Ticket, me: Adviser, translator: Translator, now: datetime) -> TicketPublic:
+    """The ticket just claimed (not yet committed), with its transcript. Without a translator the
+    transcript is read in the claim's own transaction, which then commits (one connection and one
+    transaction per claim); a translator is a network wait, so then the claim commits first."""
+    if translator.enabled:
+        session.commit()
+        do_translate_for_adviser(session, ticket, me, translator, now)
+    public = to_public(session, ticket, transcript=True)
+    session.commit()
+    return public
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic, responses=errors(404))
@@ -180,13 +207,17 @@ def create_reply(ticket_id: str, body: ReplyRequest, me: Me, session: Db, reques
 
 
 @router.post("/tickets/{ticket_id}/claim", response_model=TicketPublic, responses=errors(404, 409))
-def create_claim_of(ticket_id: str, me: Me, session: Db, request: Request) -> TicketPublic:
+async def create_claim_of(ticket_id: str, token: Token, request: Request) -> TicketPublic:
     """Claim this waiting ticket; 409 `taken` when a colleague was first. In a language the adviser
     does not speak, the ticket is served through interpreter mode."""
+    translator = request.app.state.translator
+    return await in_db(request.app.state.sessionmaker, lambda session: _claim_of(session, token, translator, ticket_id))
+
+
+def _claim_of(session: Session, token: str, translator: Translator, ticket_id: str) -> TicketPublic:
     now = _now()
-    ticket = svc.do_claim(session, ticket_id, me, now)
-    do_translate_for_adviser(session, ticket, me, request.app.state.translator, now)
-    return to_public(session, ticket, transcript=True)
+    me = adviser_of(session, token)
+    return _claimed(session, svc.do_claim(session, ticket_id, me, now, commit=False), me, translator, now)
 
 
 @router.post("/tickets/{ticket_id}/assign", response_model=TicketPublic, responses=errors(403, 404, 409, 422))

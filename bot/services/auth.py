@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -135,14 +135,19 @@ def do_issue_token(session: Session, adviser: Adviser, *, kind: str, now: dateti
     return token, csrf
 
 
+# built once: every authenticated request runs it
+_BY_TOKEN = (select(Adviser, AuthToken).join(AuthToken, AuthToken.adviser_id == Adviser.id)
+             .where(AuthToken.token_hash == bindparam("token_hash")))
+
+
 def access_adviser_by_token(session: Session, token: str, *, kind: str, now: datetime) -> tuple[Adviser, AuthToken]:
-    row = session.get(AuthToken, _digest(token))
-    if row is None or row.kind != kind or row.expires_at <= now:
+    """The adviser a bearer token or console session belongs to (one query: every request asks)."""
+    found = session.execute(_BY_TOKEN, {"token_hash": _digest(token)}).first()
+    if found is None or found.AuthToken.kind != kind or found.AuthToken.expires_at <= now:
         raise AuthError("token expired or unknown")
-    adviser = session.get(Adviser, row.adviser_id)
-    if adviser is None or not adviser.active:
+    if not found.Adviser.active:
         raise AuthError("account disabled")
-    return adviser, row
+    return found.Adviser, found.AuthToken
 
 
 def do_revoke_token(session: Session, token: str) -> None:

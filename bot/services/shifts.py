@@ -16,7 +16,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.models import Adviser, Queue, Shift
@@ -122,6 +122,13 @@ def open_seconds(start: datetime, end: datetime, hours: OpeningHours) -> int:
     return int(total)
 
 
+# Asked on every claim and ticket view (the access rule), so built once and run with parameters.
+_AT = bindparam("now", type_=Shift.starts_at.type)
+_STAFFED = (select(Shift.queue, Shift.channel).distinct()  # active_shifts(city=…), as (queue, channel)
+            .where(Shift.city == bindparam("city"), Shift.starts_at <= _AT, Shift.ends_at > _AT))
+_SPOKEN = select(Adviser.languages).distinct().where(Adviser.city == bindparam("city"), Adviser.active.is_(True))
+
+
 def queues_of_adviser(session: Session, adviser: Adviser, now: datetime) -> list[str]:
     """The queues the adviser's city staffs right now (in at least one channel)."""
     return sorted({queue for queue, _ in scope_of_adviser(session, adviser, now)})
@@ -131,7 +138,7 @@ def scope_of_adviser(session: Session, adviser: Adviser, now: datetime) -> list[
     """What the adviser's city staffs right now, as (queue, channel) pairs; channel None means
     every channel (a shift without a channel). A shift for one channel (web chat, say) does not
     open the queue's tickets of other channels."""
-    pairs = {(s.queue, s.channel) for s in active_shifts(session, now, city=adviser.city)}
+    pairs = {(queue, channel) for queue, channel in session.execute(_STAFFED, {"city": adviser.city, "now": now})}
     every = {queue for queue, channel in pairs if channel is None}
     return sorted(((q, c) for q, c in pairs if c is None or q not in every), key=lambda p: (p[0], p[1] or ""))
 
@@ -139,8 +146,8 @@ def scope_of_adviser(session: Session, adviser: Adviser, now: datetime) -> list[
 def on_shift_languages(session: Session, queue: str, city: str | None) -> set[str]:
     if city is None:
         return set()
-    advisers = session.scalars(select(Adviser).where(Adviser.city == city, Adviser.active.is_(True)))
-    return {lang for a in advisers for lang in a.language_list}
+    spoken = session.scalars(_SPOKEN, {"city": city})
+    return {lang for languages in spoken for lang in languages.split(",") if lang}
 
 
 def check_shift_row(row: dict[str, str], known_queues: set[str], line: int) -> Shift:

@@ -10,10 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, case, false, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    case,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
 
 from bot.locales import local_time, render
 from bot.messages import OutboundMessage, TicketRef
@@ -228,13 +244,18 @@ def do_record_view(session: Session, ticket: Ticket, adviser: Adviser, now: date
     session.commit()
 
 
-def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str | None = None) -> Ticket | None:
+def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str | None = None, *,
+                  commit: bool = True) -> Ticket | None:
     """Claim the oldest ticket of the highest priority in the adviser's shift queues (in the
     shift's channels), atomically.
 
     Tickets in a language the adviser serves in come first; tickets flagged for interpreting, and
     tickets in a language nobody in the adviser's city speaks, are served by anyone (interpreter
     mode); a ticket in another language waits for a colleague of the city who speaks it.
+
+    The pick, the held-ticket limit and the claim are one statement (`_claim_next_statement`),
+    committed with its audit event: a claim costs the database about what a bare claim loop does.
+    With `commit=False` the caller commits (after reading what it shows of the ticket).
     """
     scope: Scope = shifts.scope_of_adviser(session, adviser, now)
     if adviser.role in ("supervisor", "admin") and not scope:
@@ -245,86 +266,133 @@ def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str 
             raise TicketError("forbidden", "that queue is not on your shift", status=403)
     if not scope:
         return None
-    open_count = _held(session, adviser)
-    if open_count >= adviser.max_open_tickets:
-        raise TicketError("limit_reached", f"you already hold {open_count} open tickets", status=409)
-    languages = adviser.language_list
     # a language nobody in the adviser's city speaks never waits for a speaker: anyone serves it
     # through interpreter mode
-    speakers = shifts.on_shift_languages(session, "", adviser.city) | set(languages)
-    speaks = case((Ticket.language.in_(languages), 1), else_=0)
+    speakers = shifts.on_shift_languages(session, "", adviser.city) | set(adviser.language_list)
+    params = {**_claim_params(adviser, now), "speakers": sorted(speakers)}
+    claim, candidate = _claim_next_statement(tuple(scope), _is_postgresql(session))
     for _attempt in range(5):
-        candidate = (
-            select(Ticket.id)
-            .where(Ticket.status == "queued", _scope_clause(scope),
-                   Ticket.language.in_(languages) | Ticket.needs_interpreter.is_(True)
-                   | Ticket.language.is_(None) | (Ticket.language == "und") | Ticket.language.notin_(speakers))
-            .order_by(Ticket.priority.desc(), speaks.desc(), Ticket.created_at, Ticket.id)
-            .limit(1)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            candidate = candidate.with_for_update(skip_locked=True)
-        ticket_id = session.scalars(candidate).first()
-        if ticket_id is None:
+        ticket: Ticket | None = session.scalars(claim, params).first()
+        if ticket is not None:
+            _record_take(session, ticket, adviser, now, by=adviser, interpreting=None)
+            if commit:
+                session.commit()
+            return ticket
+        session.rollback()
+        check_below_limit(session, adviser, adviser)
+        # the queues are empty — or, rarely, every candidate was being claimed by a colleague at
+        # that instant: only then is another try worth it
+        if session.scalars(candidate, params).first() is None:
             session.rollback()
             return None
-        values, _interpreting = _claim_values(session, ticket_id, adviser, now)
-        claimed = session.execute(
-            update(Ticket).where(Ticket.id == ticket_id, Ticket.status == "queued").values(**values)
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            ticket = session.get(Ticket, ticket_id)
-            assert ticket is not None
-            _event(session, ticket, "claimed", now, adviser)
-            session.commit()
-            session.refresh(ticket)
-            return ticket
-        session.rollback()  # someone else was faster; try the next one
+    session.rollback()
     return None
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# The claim's statements are built once per shape and reused with bound parameters: building a
+# statement of this size costs the hub more than the database needs to run it.
+_held_ticket = aliased(Ticket, name="held")
+_HELD = (select(func.count()).select_from(_held_ticket)
+         .where(_held_ticket.assigned_to == bindparam("holder"), _held_ticket.status == "claimed").scalar_subquery())
+_LANGUAGES: BindParameter[list[str]] = bindparam("languages", expanding=True)  # the claiming adviser's
+_SPEAKERS: BindParameter[list[str]] = bindparam("speakers", expanding=True)  # spoken by someone of their city
+_RECORD = insert(cast(Table, TicketEvent.__table__))  # a plain INSERT: a unit of work adds nothing to one row
+
+
+def _claim_params(holder: Adviser, now: datetime) -> dict[str, Any]:
+    return {"holder": holder.id, "now": now, "max_open": holder.max_open_tickets, "languages": holder.language_list}
+
+
+def _claim_update(which: ColumnElement[bool], from_status: tuple[str, ...]) -> Update:
+    """Give the row `which` picks to the holder, guarded by its status and the holder's limit, and
+    return it as it is now (RETURNING). `needs_interpreter` follows the row's own language inside
+    the UPDATE (the rule of `_interpreting`), so nothing has to read the ticket first.
+
+    The guards sit in the UPDATE itself, so of two advisers taking one ticket exactly one wins, on
+    PostgreSQL (row lock, status re-checked) and on SQLite (one writer at a time) alike."""
+    interpreting = Ticket.language.is_not(None) & (Ticket.language != "und") & Ticket.language.notin_(_LANGUAGES)
+    return (
+        update(Ticket)
+        .where(which, Ticket.status.in_(from_status), _HELD < bindparam("max_open", type_=Integer))
+        .values(status="claimed", assigned_to=bindparam("holder", type_=Integer),
+                claimed_at=bindparam("now", type_=Ticket.claimed_at.type),
+                needs_interpreter=case((interpreting, True), else_=Ticket.needs_interpreter))
+        .returning(Ticket)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+
+
+@lru_cache(maxsize=256)
+def _claim_next_statement(scope: tuple[tuple[str, str | None], ...], postgresql: bool) -> tuple[Update, Select[Any]]:
+    """Claim-next for one shift scope: the UPDATE, and the candidate query it picks with (on
+    PostgreSQL with FOR UPDATE SKIP LOCKED, so concurrent claimers skip each other's candidates
+    instead of queueing behind them)."""
+    speaks = case((Ticket.language.in_(_LANGUAGES), 1), else_=0)
+    candidate = (
+        select(Ticket.id)
+        .where(Ticket.status == "queued", _scope_clause(list(scope)),
+               Ticket.language.in_(_LANGUAGES) | Ticket.needs_interpreter.is_(True)
+               | Ticket.language.is_(None) | (Ticket.language == "und") | Ticket.language.notin_(_SPEAKERS))
+        .order_by(Ticket.priority.desc(), speaks.desc(), Ticket.created_at, Ticket.id)
+        .limit(1)
+    )
+    pick = candidate.with_for_update(skip_locked=True) if postgresql else candidate
+    return _claim_update(Ticket.id == pick.scalar_subquery(), ("queued",)), candidate
+
+
+@lru_cache(maxsize=4)
+def _claim_by_id_statement(from_status: tuple[str, ...]) -> Update:
+    return _claim_update(Ticket.id == bindparam("ticket_id"), from_status)
 
 
 def _held(session: Session, adviser: Adviser) -> int:
     """How many tickets the adviser holds open now."""
-    return session.scalar(
-        select(func.count()).select_from(Ticket).where(Ticket.assigned_to == adviser.id, Ticket.status == "claimed")
-    ) or 0
+    return session.scalar(select(_HELD), {"holder": adviser.id}) or 0
 
 
-def _claim_values(session: Session, ticket_id: str, holder: Adviser, now: datetime) -> tuple[dict[str, Any], bool]:
-    """The columns a claim sets, and whether the holder serves the ticket in interpreter mode (they
-    do not speak its language)."""
-    language = session.scalar(select(Ticket.language).where(Ticket.id == ticket_id))
-    interpreting = bool(language) and language != "und" and language not in holder.language_list
-    values: dict[str, Any] = {"status": "claimed", "assigned_to": holder.id, "claimed_at": now}
-    if interpreting:
-        values["needs_interpreter"] = True
-    return values, interpreting
-
-
-def _take(session: Session, ticket_id: str, holder: Adviser, now: datetime, *, by: Adviser,
-          from_status: tuple[str, ...]) -> Ticket:
-    """Give the ticket to `holder` in one conditional UPDATE: of two advisers taking the same
-    ticket at once exactly one wins; the other hears 409 `taken`. A holder who does not speak the
-    ticket's language serves it in interpreter mode (machine translation, marked)."""
+def check_below_limit(session: Session, holder: Adviser, by: Adviser) -> None:
+    """The holder may take one more ticket: they hold fewer than their `max_open_tickets`."""
     open_count = _held(session, holder)
     if open_count >= holder.max_open_tickets:
         session.rollback()
         raise TicketError("limit_reached", f"{'you' if holder.id == by.id else 'they'} already hold {open_count} "
                           "open tickets", status=409)
-    values, interpreting = _claim_values(session, ticket_id, holder, now)
-    taken = session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.status.in_(from_status))
-                            .values(**values))
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
+
+
+def _interpreting(language: str | None, holder: Adviser) -> bool:
+    """Whether the holder serves a ticket in `language` in interpreter mode (they do not speak it)."""
+    return bool(language) and language != "und" and language not in holder.language_list
+
+
+def _record_take(session: Session, ticket: Ticket, holder: Adviser, now: datetime, *, by: Adviser,
+                 interpreting: bool | None) -> None:
+    """The claim's audit event (`assigned` when someone else hands the ticket over), in the
+    claim's transaction."""
+    data: dict[str, Any] = {} if interpreting is None else {"interpreting": interpreting}
+    if holder.id != by.id:
+        data = {"to": holder.id, **data}
+    session.execute(_RECORD, {"ticket_id": ticket.id, "adviser_id": by.id, "data": data or None, "at": now,
+                              "kind": "claimed" if holder.id == by.id else "assigned"})
+
+
+def _take(session: Session, ticket_id: str, holder: Adviser, now: datetime, *, by: Adviser,
+          from_status: tuple[str, ...], commit: bool = True) -> Ticket:
+    """Give the ticket to `holder` in one conditional UPDATE: of two advisers taking the same
+    ticket at once exactly one wins; the other hears 409 `taken`. A holder who does not speak the
+    ticket's language serves it in interpreter mode (machine translation, marked)."""
+    ticket: Ticket | None = session.scalars(_claim_by_id_statement(from_status),
+                                            {**_claim_params(holder, now), "ticket_id": ticket_id}).first()
+    if ticket is None:
         session.rollback()
+        check_below_limit(session, holder, by)
         raise TicketError("taken", "the ticket was taken or closed meanwhile", status=409)
-    ticket = session.get(Ticket, ticket_id)
-    assert ticket is not None
-    if holder.id == by.id:
-        _event(session, ticket, "claimed", now, holder, interpreting=interpreting)
-    else:
-        _event(session, ticket, "assigned", now, by, to=holder.id, interpreting=interpreting)
-    session.commit()
-    session.refresh(ticket)
+    _record_take(session, ticket, holder, now, by=by, interpreting=_interpreting(ticket.language, holder))
+    if commit:
+        session.commit()
     return ticket
 
 
@@ -345,14 +413,15 @@ def waiting_ticket(session: Session, conversation_id: str) -> Ticket | None:
                            .order_by(Ticket.created_at.desc()).limit(1)).first()
 
 
-def do_claim(session: Session, ticket_id: str, adviser: Adviser, now: datetime) -> Ticket:
+def do_claim(session: Session, ticket_id: str, adviser: Adviser, now: datetime, *, commit: bool = True) -> Ticket:
     """Claim this ticket (the waiting list's choice, e.g. the Somali-speaking adviser picking the
     Somali ticket). Only a queued ticket the adviser can reach; in a language they do not speak it
-    is served through interpreter mode rather than left waiting for a speaker."""
+    is served through interpreter mode rather than left waiting for a speaker. With `commit=False`
+    the caller commits."""
     ticket = access_ticket_by_adviser(session, ticket_id, adviser, now)
     if ticket.status != "queued":
         raise TicketError("taken", "the ticket is not waiting any more", status=409)
-    return _take(session, ticket.id, adviser, now, by=adviser, from_status=("queued",))
+    return _take(session, ticket.id, adviser, now, by=adviser, from_status=("queued",), commit=commit)
 
 
 def do_assign(session: Session, ticket_id: str, supervisor: Adviser, to: str, now: datetime) -> Ticket:
