@@ -81,6 +81,7 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_ticket_queue_status", "queue", "status", "priority", "created_at"),
         Index("ix_ticket_conversation", "conversation_id"),
+        Index("ix_ticket_holder", "assigned_to", "status"),  # each claim counts what the adviser holds
     )
 
     id: Mapped[str] = mapped_column(String(12), primary_key=True, default=new_ticket_id)
