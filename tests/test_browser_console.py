@@ -3,7 +3,6 @@ updates without a reload, inserting the assistant's answer in the customer's lan
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -18,12 +17,10 @@ from bot.services import shifts
 from bot.services.tickets import do_handoff
 from tests import factories as f
 from tests.conftest import running_hub
+from tests.test_browser import ARGS, CHROMIUM, _axe_serious
 
 pytestmark = [pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 HOURS = shifts.OpeningHours.parse("mon-fri 08:00-16:00")
 fi = gettext("fi")
 
@@ -64,15 +61,6 @@ def _sign_in(page: Page, url: str, username: str) -> None:
     page.locator("#password").fill(f.PASSWORD)
     page.locator("button[type=submit]").click()
     expect(page.locator("h1")).to_have_text(fi("My queues"))
-
-
-def _axe_serious(page: Page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
-                                                                          "best-practice"]}})
-    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
-            if v.get("impact") in ("serious", "critical")]
 
 
 def _no_sideways_scroll(page: Page) -> None:
