@@ -99,6 +99,9 @@ class Ticket(Base):
     contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     consent: Mapped[bool] = mapped_column(Boolean, default=False)
     assessment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # an employer's structured intake (bot/services/employer.py): a recruitment assignment or a
+    # change-security notice, as checked; None for every other ticket
+    intake: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("adviser.id"))
     outcome: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
