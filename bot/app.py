@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import auth, guidance, health, language, privacy, tickets
+from bot.api import auth, employer, guidance, health, language, privacy, tickets
 from bot.api.errors import install_error_handlers
 from bot.api.headers import SecurityHeaders
 from bot.api.limits import BodyLimit
-from bot.api.ratelimit import ChatLimits
+from bot.api.ratelimit import ChatLimits, SlidingWindow
 from bot.config import Settings, get_settings
 from bot.console import pages as console
 from bot.db import make_engine, make_sessionmaker, migrate
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.turns = TurnGate(settings.max_turns)
     app.state.forget = TrackerForgetter(settings, engine)  # erasure deletes Rasa's tracker too
     app.state.chat_limits = ChatLimits(settings.chat_rate_per_conversation, settings.chat_rate_per_address)
+    app.state.employer_limits = SlidingWindow(settings.employer_rate_per_address)  # employers' forms and API
     app.state.turn_context = GuidanceContext.from_settings(settings)
     app.state.translator = Translator.from_setting(settings.translator, timeout=settings.translator_timeout,
                                                    api_key=settings.translator_api_key, mask=settings.translator_mask)
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(guidance.router)
     app.include_router(privacy.router)
+    app.include_router(employer.router)
     console.install(app)
     app.include_router(webchat_api.router)
     app.include_router(webchat_live.router)

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     # Messages a minute to POST /api/chat: per conversation, and per client address (loopback exempt)
     chat_rate_per_conversation: int = 20
     chat_rate_per_address: int = 60
+    employer_rate_per_address: int = 10  # employers' intake submissions (API and form) a minute
     # Guards Rasa's HTTP API (trackers, model); `luotsi run` makes a random one when unset.
     rasa_token: str | None = None
     actions_port: int = 5055

@@ -95,7 +95,7 @@ def to_public(session: Session, ticket: Ticket, *, transcript: bool, masked: boo
         id=ticket.id, channel=ticket.channel, queue=ticket.queue, status=ticket.status, priority=ticket.priority,
         language=ticket.language, city_on_shift=ticket.city_on_shift, needs_interpreter=ticket.needs_interpreter,
         reason=ticket.reason, topic=ticket.topic, summary=ticket.summary, contact=_contact(ticket, masked),
-        consent=ticket.consent, assessment=ticket.assessment, assigned_to=assigned, outcome=ticket.outcome,
+        consent=ticket.consent, assessment=ticket.assessment, intake=ticket.intake, assigned_to=assigned, outcome=ticket.outcome,
         created_at=ticket.created_at, claimed_at=ticket.claimed_at, closed_at=ticket.closed_at,
         due_at=ticket.due_at, attempts=ticket.attempts, transcript=entries,
     )

@@ -49,6 +49,7 @@ class TicketPublic(BaseModel):
     contact: dict[str, Any] | None
     consent: bool
     assessment: dict[str, Any] | None
+    intake: dict[str, Any] | None = None  # an employer's assignment or change notice (bot/services/employer.py)
     assigned_to: str | None
     outcome: str | None
     created_at: datetime
