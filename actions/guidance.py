@@ -1,5 +1,5 @@
-"""The guided conversations (language self-assessment, service-need mapping, a callback request)
-as one Rasa form.
+"""The guided conversations (language self-assessment, service-need mapping, a callback request,
+an employer's recruitment assignment or change-security notice) as one Rasa form.
 
 Rasa owns the dialogue: the intents start `guidance_form`, whose one slot takes each answer as
 text; the hub owns the questionnaire (its state lives on the conversation). These actions only
@@ -20,7 +20,8 @@ from rasa_sdk.types import DomainDict
 from actions import commands
 from actions.handoff import last_topic
 
-FLOW_OF_INTENT = {"language_assessment": "assessment", "service_needs": "needs", "request_callback": "callback"}
+FLOW_OF_INTENT = {"language_assessment": "assessment", "service_needs": "needs", "request_callback": "callback",
+                  "recruitment_assignment": "assignment", "change_notice": "change_notice"}
 EMPLOYER_INTENTS = {"recruiting_help", "hiring_supports", "pay_subsidy", "espoo_recruitment_subsidy", "youth_employment_voucher",
                     "employment_subsidy_55", "change_security", "joint_purchase_training"}
 JOBSEEKER_INTENTS = {"register_jobseeker", "unemployment_benefit", "jobseeker_obligations", "initial_interview",

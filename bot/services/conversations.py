@@ -35,6 +35,7 @@ from bot.messages import Button, InboundMessage, OutboundMessage, TicketRef, Tur
 from bot.models import Conversation, Message, Ticket, TicketEvent
 from bot.services import guidance
 from bot.services.attachments import NewAttachment, do_keep_attachment
+from bot.services.employer_flow import topic_of as intake_topic
 from bot.services.guidance import GuidanceContext
 from bot.services.interpreting import translate_answer
 from bot.services.language import chosen_language, decide_language
@@ -285,8 +286,11 @@ def _command(session: Session, conversation: Conversation, command: Command, lan
              ) -> tuple[list[OutboundMessage], TicketRef | None]:
     args = command.args
     if command.name == "handoff":
+        # asking for a person in the middle of an employer's intake: the employer advisory's topic,
+        # whatever the answers so far looked like to the assistant
+        topic = intake_topic(conversation.guidance) or _word(args.get("topic"), None)
         handoff = do_handoff(session, conversation_id=conversation.id, reason=_word(args.get("reason"), None) or "handoff",
-                             topic=_word(args.get("topic"), None), now=now, hours=context.hours,
+                             topic=topic, now=now, hours=context.hours,
                              home_area=context.home_area, reopen_days=context.reopen_days, commit=False)
         ticket = handoff.ticket
         notice = with_offer(session, ticket, handoff.notice, language, now)
@@ -298,7 +302,7 @@ def _command(session: Session, conversation: Conversation, command: Command, lan
             text=(words if words is not None else args["text"]) if isinstance(args.get("text"), str) else None,
             start=start if start in guidance.FLOWS else None,
             role_hint=_word(args.get("role_hint"), None), topic=_word(args.get("topic"), None))
-        return list(step.messages), None
+        return list(step.messages), step.ticket
     log.warning("chat.unknown_command name=%s", command.name[:32])
     return [], None
 

@@ -9,6 +9,9 @@ where the customer is.
 Questions and answers are in the customer's language (bot/locales/guidance/<lang>.yml); answers may
 be buttons or typed ("yes", "kyllä", "نعم", "haa", a number in any digits) in any tier-1 language.
 The results are stored with the conversation and go into the hand-off packet of its ticket.
+Employers' intakes (a recruitment assignment, a change-security notice: intents
+`recruitment_assignment`, `change_notice`) run through the same form; bot/services/employer_flow.py
+asks their questions and sends them as a ticket.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.locales import fill, render
-from bot.messages import Button, OutboundMessage
+from bot.messages import Button, OutboundMessage, TicketRef
 from bot.models import Conversation, Ticket
-from bot.services import assessment, service_needs, shifts
+from bot.services import assessment, employer_flow, service_needs, shifts
 from bot.services.callbacks import (
     DEFAULT_WINDOWS,
     WINDOW_NAMES,
@@ -43,7 +46,7 @@ from bot.services.guidance_texts import explain_needs, guidance
 from bot.services.tickets import handoff_packet
 from nlu import langid
 
-FLOWS = ("assessment", "needs", "callback")
+FLOWS = ("assessment", "needs", "callback", *employer_flow.FLOWS)
 ASK_ORDER = ("age", "municipality", "registered_jobseeker", "unemployed_months", "goal", "education",
              "foreign_language_speaker", "years_since_first_residence_permit", "finnish_level", "dismissed",
              "years_with_employer")
@@ -61,6 +64,7 @@ SKIP = "skip"
 class Step:
     messages: list[OutboundMessage]
     done: bool
+    ticket: TicketRef | None = None  # the ticket the step made (an employer's intake sent)
 
 
 _FINISHED = Step(messages=[], done=True)  # what a probe learns when the answer ends the flow
@@ -506,7 +510,13 @@ def would_finish(conversation: Conversation, text: str, *, now: datetime, contex
     if flow == "callback":
         return _callback_turn(None, scratch, state, text, language, now, context,  # type: ignore[arg-type]
                               probe=True).done
+    if flow in employer_flow.FLOWS:
+        return employer_flow.would_finish(state, text, now=now)
     return True  # nothing in progress
+
+
+def _employer_step(reply: employer_flow.Reply) -> Step:
+    return Step(messages=reply.messages, done=reply.done, ticket=reply.ticket)
 
 
 def do_guidance_turn(session: Session, conversation_id: str, *, now: datetime, context: GuidanceContext,
@@ -528,6 +538,8 @@ def do_guidance_turn(session: Session, conversation_id: str, *, now: datetime, c
             state = {"flow": "needs", "profile": _known_profile(conversation, role_hint), "asked": [], "asking": None}
             step = _needs_turn(session, conversation, state, None, language, now)
             step = Step(messages=[_msg(_text(language, "needs_intro")), *step.messages], done=step.done)
+        elif start in employer_flow.FLOWS:
+            step = _employer_step(employer_flow.start(conversation, start, language))
         else:
             state = {"flow": "callback", "phone": None, "topic": topic}
             step = _callback_turn(session, conversation, state, None, language, now, context)
@@ -539,6 +551,8 @@ def do_guidance_turn(session: Session, conversation_id: str, *, now: datetime, c
             step = _needs_turn(session, conversation, state, text or "", language, now)
         elif state.get("flow") == "callback":
             step = _callback_turn(session, conversation, state, text or "", language, now, context)
+        elif state.get("flow") in employer_flow.FLOWS:
+            step = _employer_step(employer_flow.turn(session, conversation, state, text or "", now=now))
         else:
             step = Step(messages=[], done=True)  # nothing in progress (it ended elsewhere)
     if commit:
