@@ -24,9 +24,9 @@ from bot.services import shifts
 from bot.services.tickets import do_handoff
 from tests import factories as f
 
-# auth, shift scope, the city's languages, the claim (UPDATE … RETURNING), its audit event, and
-# the transcript (messages, files)
-STATEMENTS_PER_CLAIM = 7
+# auth, the shift scope with the city's languages, the claim (UPDATE … RETURNING), its audit event,
+# and the transcript with its files' descriptions
+STATEMENTS_PER_CLAIM = 5
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

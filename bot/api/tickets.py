@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.api.deps import adviser_of, bearer_token, current_adviser, get_session
 from bot.errors import check_text_characters
-from bot.models import Adviser, Message, Ticket
+from bot.models import Adviser, Attachment, Message, Ticket
 from bot.schemas.common import ErrorPublic
 from bot.schemas.tickets import (
     AssignRequest,
@@ -31,7 +31,7 @@ from bot.schemas.tickets import (
 )
 from bot.services import replies, worklist
 from bot.services import tickets as svc
-from bot.services.attachments import access_attachment_by_ticket, attachments_of, download_headers
+from bot.services.attachments import access_attachment_by_ticket, download_headers
 from bot.services.callbacks import do_record_call, mask_number
 from bot.services.conversations import in_db
 from bot.services.delivery import do_deliver_reply
@@ -69,27 +69,37 @@ def _contact(ticket: Ticket, masked: bool) -> dict[str, Any] | None:
 
 
 # every ticket shown with its transcript reads one of these (built once, run with parameters)
-_TRANSCRIPT = select(Message).where(Message.conversation_id == bindparam("conversation_id")).order_by(Message.id)
+# the messages with their files' descriptions (never the data) in one query
+_TRANSCRIPT = (select(Message, Attachment.id.label("file_id"), Attachment.filename, Attachment.content_type,
+                      Attachment.size)
+               .outerjoin(Attachment, Attachment.message_id == Message.id)
+               .where(Message.conversation_id == bindparam("conversation_id")).order_by(Message.id, Attachment.id))
 _TRANSCRIPT_UNTIL = _TRANSCRIPT.where(Message.created_at <= bindparam("until", type_=Message.created_at.type))
+
+
+def _transcript(session: Session, ticket: Ticket, until: datetime | None) -> list[TranscriptEntry]:
+    params: dict[str, Any] = {"conversation_id": ticket.conversation_id}
+    if until is not None:
+        params["until"] = until
+    entries: dict[int, TranscriptEntry] = {}
+    for m, file_id, filename, content_type, size in session.execute(
+            _TRANSCRIPT if until is None else _TRANSCRIPT_UNTIL, params):
+        entry = entries.get(m.id)
+        if entry is None:
+            entry = entries[m.id] = TranscriptEntry(
+                id=m.id, sender=m.sender, text=m.text, language=m.language, translation=m.translation,
+                translation_language=m.translation_language, status=m.status, created_at=m.created_at,
+                attachments=[])
+        if file_id is not None:
+            entry.attachments.append(AttachmentPublic(id=file_id, filename=filename, content_type=content_type,
+                                                      size=size, url=f"/api/tickets/{ticket.id}/attachments/{file_id}"))
+    return list(entries.values())
 
 
 def to_public(session: Session, ticket: Ticket, *, transcript: bool, masked: bool = False,
               until: datetime | None = None) -> TicketPublic:
     """The ticket as the API shows it; with `until`, the transcript stops at that moment."""
-    entries: list[TranscriptEntry] = []
-    if transcript:
-        if until is None:
-            messages = session.scalars(_TRANSCRIPT, {"conversation_id": ticket.conversation_id})
-        else:
-            messages = session.scalars(_TRANSCRIPT_UNTIL, {"conversation_id": ticket.conversation_id, "until": until})
-        files = attachments_of(session, ticket.conversation_id)
-        entries = [TranscriptEntry(
-            id=m.id, sender=m.sender, text=m.text, language=m.language, translation=m.translation,
-            translation_language=m.translation_language, status=m.status, created_at=m.created_at,
-            attachments=[AttachmentPublic(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size,
-                                          url=f"/api/tickets/{ticket.id}/attachments/{a.id}")
-                         for a in files.get(m.id, [])],
-        ) for m in messages]
+    entries = _transcript(session, ticket, until) if transcript else []
     assigned = session.get(Adviser, ticket.assigned_to).username if ticket.assigned_to else None  # type: ignore[union-attr]
     return TicketPublic(
         id=ticket.id, channel=ticket.channel, queue=ticket.queue, status=ticket.status, priority=ticket.priority,

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import bindparam, select
+from sqlalchemy import CompoundSelect, String, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.models import Adviser, Queue, Shift
@@ -141,6 +142,30 @@ def scope_of_adviser(session: Session, adviser: Adviser, now: datetime) -> list[
     pairs = {(queue, channel) for queue, channel in session.execute(_STAFFED, {"city": adviser.city, "now": now})}
     every = {queue for queue, channel in pairs if channel is None}
     return sorted(((q, c) for q, c in pairs if c is None or q not in every), key=lambda p: (p[0], p[1] or ""))
+
+
+# the claim's two reads in one round trip: what the city staffs now and what its advisers speak
+_STAFFED_AND_SPOKEN: CompoundSelect[Any] = union_all(
+    select(literal("shift").label("kind"), Shift.queue.label("a"), Shift.channel.label("b"))
+    .where(Shift.city == bindparam("city"), Shift.starts_at <= _AT, Shift.ends_at > _AT),
+    select(literal("spoken").label("kind"), Adviser.languages.label("a"), literal(None, String).label("b"))
+    .where(Adviser.city == bindparam("city"), Adviser.active.is_(True)),
+)
+
+
+def scope_and_speakers(session: Session, adviser: Adviser, now: datetime) -> tuple[list[tuple[str, str | None]], set[str]]:
+    """`scope_of_adviser` and `on_shift_languages` of the adviser's city in one query (every claim
+    asks both)."""
+    pairs: set[tuple[str, str | None]] = set()
+    spoken: set[str] = set()
+    for kind, a, b in session.execute(_STAFFED_AND_SPOKEN, {"city": adviser.city, "now": now}):
+        if kind == "shift":
+            pairs.add((a, b))
+        else:
+            spoken.update(lang for lang in (a or "").split(",") if lang)
+    every = {queue for queue, channel in pairs if channel is None}
+    scope = sorted(((q, c) for q, c in pairs if c is None or q not in every), key=lambda p: (p[0], p[1] or ""))
+    return scope, spoken
 
 
 def on_shift_languages(session: Session, queue: str, city: str | None) -> set[str]:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
-    Update,
     bindparam,
     case,
     false,
@@ -30,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from bot.locales import local_time, render
 from bot.messages import OutboundMessage, TicketRef
@@ -257,7 +257,8 @@ def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str 
     committed with its audit event: a claim costs the database about what a bare claim loop does.
     With `commit=False` the caller commits (after reading what it shows of the ticket).
     """
-    scope: Scope = shifts.scope_of_adviser(session, adviser, now)
+    scope: Scope
+    scope, spoken = shifts.scope_and_speakers(session, adviser, now)
     if adviser.role in ("supervisor", "admin") and not scope:
         scope = [(code, None) for code in session.scalars(select(Queue.code))]
     if queue is not None:
@@ -268,7 +269,7 @@ def do_claim_next(session: Session, adviser: Adviser, now: datetime, queue: str 
         return None
     # a language nobody in the adviser's city speaks never waits for a speaker: anyone serves it
     # through interpreter mode
-    speakers = shifts.on_shift_languages(session, "", adviser.city) | set(adviser.language_list)
+    speakers = spoken | set(adviser.language_list)
     params = {**_claim_params(adviser, now), "speakers": sorted(speakers)}
     claim, candidate = _claim_next_statement(tuple(scope), _is_postgresql(session))
     for _attempt in range(5):
@@ -307,7 +308,7 @@ def _claim_params(holder: Adviser, now: datetime) -> dict[str, Any]:
     return {"holder": holder.id, "now": now, "max_open": holder.max_open_tickets, "languages": holder.language_list}
 
 
-def _claim_update(which: ColumnElement[bool], from_status: tuple[str, ...]) -> Update:
+def _claim_update(which: ColumnElement[bool], from_status: tuple[str, ...]) -> ExecutableReturnsRows:
     """Give the row `which` picks to the holder, guarded by its status and the holder's limit, and
     return it as it is now (RETURNING). `needs_interpreter` follows the row's own language inside
     the UPDATE (the rule of `_interpreting`), so nothing has to read the ticket first.
@@ -315,19 +316,22 @@ def _claim_update(which: ColumnElement[bool], from_status: tuple[str, ...]) -> U
     The guards sit in the UPDATE itself, so of two advisers taking one ticket exactly one wins, on
     PostgreSQL (row lock, status re-checked) and on SQLite (one writer at a time) alike."""
     interpreting = Ticket.language.is_not(None) & (Ticket.language != "und") & Ticket.language.notin_(_LANGUAGES)
-    return (
-        update(Ticket)
+    table = cast(Table, Ticket.__table__)
+    claim = (
+        update(table)
         .where(which, Ticket.status.in_(from_status), _HELD < bindparam("max_open", type_=Integer))
         .values(status="claimed", assigned_to=bindparam("holder", type_=Integer),
                 claimed_at=bindparam("now", type_=Ticket.claimed_at.type),
                 needs_interpreter=case((interpreting, True), else_=Ticket.needs_interpreter))
-        .returning(Ticket)
-        .execution_options(synchronize_session=False, populate_existing=True)
+        .returning(*table.c)
     )
+    # a plain UPDATE … RETURNING loaded as tickets: the ORM's bulk-UPDATE machinery costs the hub
+    # more than the database spends on the claim
+    return select(Ticket).from_statement(claim).execution_options(populate_existing=True)
 
 
 @lru_cache(maxsize=256)
-def _claim_next_statement(scope: tuple[tuple[str, str | None], ...], postgresql: bool) -> tuple[Update, Select[Any]]:
+def _claim_next_statement(scope: tuple[tuple[str, str | None], ...], postgresql: bool) -> tuple[ExecutableReturnsRows, Select[Any]]:
     """Claim-next for one shift scope: the UPDATE, and the candidate query it picks with (on
     PostgreSQL with FOR UPDATE SKIP LOCKED, so concurrent claimers skip each other's candidates
     instead of queueing behind them)."""
@@ -345,7 +349,7 @@ def _claim_next_statement(scope: tuple[tuple[str, str | None], ...], postgresql:
 
 
 @lru_cache(maxsize=4)
-def _claim_by_id_statement(from_status: tuple[str, ...]) -> Update:
+def _claim_by_id_statement(from_status: tuple[str, ...]) -> ExecutableReturnsRows:
     return _claim_update(Ticket.id == bindparam("ticket_id"), from_status)
 
 
