@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import auth, employer, guidance, health, language, privacy, tickets
+from bot.api import auth, employer, guidance, health, language, metrics, privacy, tickets
 from bot.api.errors import install_error_handlers
 from bot.api.headers import SecurityHeaders
 from bot.api.limits import BodyLimit
@@ -23,6 +23,7 @@ from bot.services.conversations import TurnGate
 from bot.services.events import install_change_events, make_event_bus
 from bot.services.guidance import GuidanceContext
 from bot.services.guidance_texts import guidance as guidance_texts
+from bot.services.metrics import load_response_targets
 from bot.services.rasa import RasaClient
 from bot.services.rasa_store import TrackerForgetter
 from bot.services.service_needs import load_rules
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(settings.database_url)
+        await run_in_threadpool(load_response_targets, app.state.sessionmaker)  # for SLA breaches at claim time
         await run_in_threadpool(langid.warm_up)
         # Parsed once before the first customer: the caches do not lock, so a burst of first
         # turns would otherwise parse every catalogue once per thread, all at the same time.
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(guidance.router)
     app.include_router(privacy.router)
+    app.include_router(metrics.router)
     app.include_router(employer.router)
     console.install(app)
     app.include_router(webchat_api.router)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     demo: bool = False
     # The public address of the hub, used in the widget snippet and printed URLs.
     public_url: str | None = None
+    # GET /metrics answers loopback; anyone else needs `Authorization: Bearer <this>` (unset: nobody).
+    metrics_token: SecretStr | None = None
+    # The workers' own metrics servers, on 127.0.0.1 (unset: off); deploy/README.md, "Metrics".
+    mail_metrics_port: int | None = None
+    telegram_metrics_port: int | None = None
 
     def mailbox_queues(self) -> dict[str, str]:
         """`LUOTSI_MAILBOXES` as {address: queue}; addresses compared in lower case."""
