@@ -5,8 +5,6 @@ skills answers without personal data, privacy and retention."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any

@@ -83,10 +83,12 @@ class CsrfFailed(Exception):
 
 def install(app: FastAPI) -> None:
     """Mount the console and its two error handlers on the app (called by the composition root)."""
-    from bot.console import privacy  # its routes use this module's helpers: imported once both exist
+    # their routes use this module's helpers: imported once all exist
+    from bot.console import employer, privacy
 
     app.include_router(router)
     app.include_router(privacy.router)
+    app.include_router(employer.router)
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
@@ -731,8 +733,10 @@ def read_supervisor_page(request: Request, session: Db) -> Response:
         for s in session.scalars(select(Shift).where(Shift.ends_at > start, Shift.starts_at < start + timedelta(days=7))
                                  .order_by(Shift.starts_at, Shift.queue))
     ]
+    from bot.console.employer import coordination_tickets
+
     return _page(request, "supervisor.html", me, row, depths=depths, breakdown=breakdown,
-                 late=late, week=week, cities=CITIES, channels=CHANNELS,
+                 late=late, week=week, cities=CITIES, channels=CHANNELS, coordination=coordination_tickets(session),
                  all_queues=list(session.scalars(select(Queue.code))))
 
 

@@ -1,0 +1,1 @@
+"""Plain server-rendered pages for customers who prefer a form to the chat."""
