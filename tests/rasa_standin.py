@@ -24,12 +24,16 @@ import httpx
 
 
 def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the real assistant would decide for the two kinds of message the tests send."""
+    """What the real assistant would decide for the kinds of message the tests send."""
     sender = body.get("sender")
     if "person" in str(body.get("message")):
         # what action_handoff returns: a decision, not a call to the hub
         return [{"recipient_id": sender, "custom": {"luotsi": "handoff", "reason": "asked_for_human",
                                                     "topic": "register_jobseeker"}}]
+    if "zzclarify" in str(body.get("message")):  # what action_luotsi_fallback returns for a close call
+        return [{"recipient_id": sender, "custom": {"luotsi": "clarify", "options": ["pay_subsidy", "startup_grant"]}}]
+    if "zzfallback" in str(body.get("message")):
+        return [{"recipient_id": sender, "custom": {"luotsi": "say", "key": "utter_fallback"}}]
     return [{"recipient_id": sender, "custom": {"luotsi": "say", "key": "utter_register_jobseeker"}}]
 
 

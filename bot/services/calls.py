@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import NotFound
 from bot.models import Conversation, PhoneCall
-from bot.services import shifts, topics
+from bot.services import metrics, shifts, topics
 from bot.services.callbacks import (
     BadNumber,
     Windows,
@@ -134,6 +134,7 @@ def do_start_call(session: Session, *, call_sid: str, caller: str, now: datetime
                      created_at=now, updated_at=now)
     session.add(call)
     session.commit()
+    metrics.count_call("started")
     log.info("phone.call call=%s known_number=%s", call_sid[-6:], number is not None)
     return call
 
@@ -156,6 +157,7 @@ def do_answer_call_step(session: Session, *, call_sid: str, step: str, digits: s
     call.updated_at = now
     reply = answer(session, call, digits, dial_status, now, context)
     session.commit()
+    metrics.count_call_step(step, call.step, ended=isinstance(reply, Goodbye))
     return reply
 
 
@@ -172,6 +174,7 @@ def do_end_call(session: Session, *, call_sid: str, status: str | None, now: dat
     _request_callback(session, call, window, now, context, abandoned=True)
     call.step = "abandoned"
     session.commit()
+    metrics.count_call("abandoned")
 
 
 def do_set_call_language(session: Session, call: PhoneCall, language: str) -> None:

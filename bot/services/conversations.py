@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.locales import UnknownKey, render, topic_title
 from bot.messages import Button, InboundMessage, OutboundMessage, TicketRef, Turn
 from bot.models import Conversation, Message, Ticket, TicketEvent
-from bot.services import guidance
+from bot.services import guidance, metrics
 from bot.services.attachments import NewAttachment, do_keep_attachment
 from bot.services.employer_flow import topic_of as intake_topic
 from bot.services.guidance import GuidanceContext
@@ -116,6 +116,7 @@ def do_keep_message(session: Session, conversation: Conversation, text: str, *, 
     session.flush()
     log.info("chat.received conversation=%s channel=%s language=%s method=%s",
              conversation.id, conversation.channel, decision.detected.language, decision.detected.method)
+    metrics.count_turn(conversation.channel, conversation.language)
     return message, decision.hints
 
 
@@ -448,6 +449,7 @@ async def _ask_and_finish(factory: sessionmaker[Session], rasa: RasaClient, prep
             raise RasaUnavailable("no answer")
     except RasaUnavailable:
         answers = None
+    metrics.count_answer(answers)
     replies, ticket = await in_db(factory, lambda s: finish_turn(
         s, prepared, answers, now=now, context=context, reply_status=reply_status, notices=notices,
         translation=translation, store=not (interpreted and answers is not None), words=text))

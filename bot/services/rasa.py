@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from bot.messages import Button, OutboundMessage
+from bot.services import metrics
 
 log = logging.getLogger(__name__)
 COMMAND_KEY = "luotsi"  # the discriminator of the actions' and responses' custom payloads
@@ -87,6 +88,7 @@ class RasaClient:
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[Answer]:
         """Hand one message to the assistant; its answers, within the time-out or RasaUnavailable."""
+        started = time.monotonic()
         try:
             response = await asyncio.wait_for(
                 self.async_client.post("/webhooks/rest/webhook",
@@ -97,9 +99,12 @@ class RasaClient:
             payload = response.json()
         except (httpx.HTTPError, ValueError, asyncio.TimeoutError) as exc:
             log.warning("rasa.unavailable error=%s", type(exc).__name__)
+            metrics.observe_rasa(time.monotonic() - started, metrics.rasa_error_kind(exc))
             raise RasaUnavailable(type(exc).__name__) from exc
         if not isinstance(payload, list):
+            metrics.observe_rasa(time.monotonic() - started, "invalid")
             raise RasaUnavailable("not a list")
+        metrics.observe_rasa(time.monotonic() - started, None if payload else "empty")
         return [parse_reply(item) for item in payload if isinstance(item, dict)]
 
     def _auth(self) -> dict[str, str]:

@@ -34,7 +34,7 @@ from sqlalchemy.sql.selectable import ExecutableReturnsRows
 from bot.locales import local_time, render
 from bot.messages import OutboundMessage, TicketRef
 from bot.models import Adviser, Conversation, Message, Queue, Ticket, TicketEvent
-from bot.services import shifts
+from bot.services import metrics, shifts
 
 # The topic list and the queue choice live in bot/services/topics.py; the names stay importable here.
 from bot.services.topics import EMPLOYER_TOPICS as EMPLOYER_TOPICS
@@ -106,6 +106,7 @@ def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: st
         ticket.status, ticket.assigned_to, ticket.outcome, ticket.closed_at = "queued", None, None, None
         ticket.assessment = handoff_packet(conversation) or ticket.assessment
         _event(session, ticket, "reopened", now, reason=reason)
+        metrics.count_handoff(reason)
     else:
         queue = queue or choose_queue(topic, reason, home_area)
         city = shifts.city_on_shift(session, queue, conversation.channel, now)
@@ -122,6 +123,7 @@ def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: st
         session.add(ticket)
         session.flush()
         _event(session, ticket, "created", now, queue=queue, city_on_shift=city, reason=reason)
+        metrics.count_handoff(reason)
         created = True
     conversation.handler = "human"
     if commit:
@@ -381,6 +383,8 @@ def _record_take(session: Session, ticket: Ticket, holder: Adviser, now: datetim
         data = {"to": holder.id, **data}
     session.execute(_RECORD, {"ticket_id": ticket.id, "adviser_id": by.id, "data": data or None, "at": now,
                               "kind": "claimed" if holder.id == by.id else "assigned"})
+    if holder.id == by.id:  # an adviser's own claim ends the wait (a supervisor's assignment is not counted)
+        metrics.observe_claim(ticket.queue, ticket.created_at, now)
 
 
 def _take(session: Session, ticket_id: str, holder: Adviser, now: datetime, *, by: Adviser,
@@ -454,6 +458,7 @@ def do_reply(session: Session, ticket: Ticket, adviser: Adviser, text: str, now:
     session.flush()
     _event(session, ticket, "replied", now, adviser, message_id=message.id)
     session.commit()
+    metrics.count_reply(ticket.channel)
     return message
 
 

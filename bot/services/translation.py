@@ -23,6 +23,7 @@ from typing import Protocol
 
 import httpx
 
+from bot.services import metrics
 from nlu import pii
 from nlu.pii import EMAIL, HETU, IBAN, PHONE
 
@@ -176,8 +177,10 @@ class Translator:
                 cached = self.backend.translate(protected.text, src, target)
             except TranslationUnavailable as exc:
                 log.warning("translation.unavailable backend=%s error=%s", self.backend.name, exc)
+                metrics.count_translation(exc)
                 return Translation(text=text, source=src, target=target, translated=False, note="unavailable")
             self.calls += 1
+            metrics.count_translation()
             with self._lock:
                 self._cache[key] = cached
                 while len(self._cache) > self.cache_size:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings, get_settings
 from bot.db import make_engine, make_sessionmaker, migrate
-from bot.services import events, shifts
+from bot.services import events, metrics, shifts
 from bot.services.rasa import RasaClient, RasaUnavailable
 from integrations.email import outgoing
 from integrations.email.intake import Accepted, accept_mail, acknowledgement
@@ -45,6 +45,7 @@ class IntakeHandler:
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
         if address.strip().lower() not in self.mailboxes:
+            metrics.count_mail("550")
             return "550 5.1.1 No such mailbox here (this server does not relay)"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -101,11 +102,13 @@ class IntakeHandler:
             except Exception as exc:  # any failure to store must become a 451, never a 250
                 # the mailboxes stored so far see the retry as a duplicate: no second ticket there
                 log.warning("mail.deferred error=%s", type(exc).__name__)
+                metrics.count_mail("451")
                 return "451 4.3.0 Could not store the message now; please try again later"
             task = loop.run_in_executor(None, self._acknowledge, accepted, mailbox, envelope.mail_from or "")
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
             kept.append(accepted.ticket_id or "-")
+            metrics.count_mail("250", self.mailboxes[mailbox])
         return f"250 2.0.0 Kept as ticket {', '.join(kept)}"
 
 
@@ -126,6 +129,7 @@ def main() -> None:
     publisher = events.install_publisher(factory, settings)  # a new ticket wakes the advisers' consoles
     controller = make_controller(settings, factory)
     controller.start()
+    metrics.serve_worker_metrics(settings.mail_metrics_port, "mail")
     log.info("mail.listening port=%d mailboxes=%d", settings.smtp_port, len(settings.mailbox_queues()))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

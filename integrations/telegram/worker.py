@@ -64,7 +64,7 @@ from bot.locales import render, ui_strings
 from bot.messages import Button, InboundMessage, OutboundMessage
 from bot.models import Conversation, TelegramChat, TelegramUpdate
 from bot.models import Message as StoredMessage
-from bot.services import events
+from bot.services import events, metrics
 from bot.services.attachments import NewAttachment
 from bot.services.conversations import do_answer_locally, do_receive_message
 from bot.services.delivery import do_mark_undelivered
@@ -537,15 +537,19 @@ class TelegramWorker:
                                                            reply_markup=markup)
                 external = f"{item.chat_id}:{last.message_id}" if last else None
                 await asyncio.to_thread(self._mark, item.id, "sent", external, None)
+                metrics.count_telegram()
                 sent_any = True
             except Forbidden:  # the customer blocked the bot (or deleted their account)
+                metrics.count_telegram("blocked")
                 await asyncio.to_thread(self._mark_chat_blocked, item.chat_id, [i.id for i in items if i.id >= item.id])
                 return sent_any
             except BadRequest as exc:  # Telegram refuses this message for good (chat not found, …)
                 await asyncio.to_thread(self._mark, item.id, "undelivered", None, "rejected")
                 log.warning("telegram.rejected message=%s error=%s", item.id, type(exc).__name__)
+                metrics.count_telegram("rejected")
             except (RetryAfter, TimedOut, NetworkError) as exc:  # try again later, in order
                 log.warning("telegram.send_deferred message=%s error=%s", item.id, type(exc).__name__)
+                metrics.count_telegram("deferred")
                 return sent_any
         return sent_any
 
@@ -606,6 +610,7 @@ def main() -> None:
     factory = make_sessionmaker(engine)
     publisher = events.install_publisher(factory, settings)  # what it commits wakes the hubs' streams
     worker = TelegramWorker(settings, factory, rasa)
+    metrics.serve_worker_metrics(settings.telegram_metrics_port, "telegram")
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
