@@ -472,3 +472,30 @@ def test_every_language_of_the_intake_has_every_text() -> None:
             for key, text in data[section].items():
                 assert sorted(set(re.findall(r"\{\w+\}", text))) == \
                     sorted(set(re.findall(r"\{\w+\}", english[section][key]))), (path.stem, key)
+
+
+# every other tier-1 language: its own texts, its own typed words, buttons for the rest
+OTHER_LANGUAGES = {"ru": ("пропустить", "отправить"), "uk": ("пропустити", "надіслати"),
+                   "et": ("jäta vahele", "saada"), "ar": ("تخطي", "ارسل"), "so": ("ka bood", "dir")}
+
+
+@pytest.mark.parametrize("lang", sorted(OTHER_LANGUAGES))
+def test_a_change_notice_in_the_other_tier1_languages(hub: TestClient, lang: str) -> None:
+    skip, send = OTHER_LANGUAGES[lang]
+    cid = f"notice-{lang}"
+    first = _chat(hub, cid, "/change_notice", lang)
+    assert first["language"] == lang and texts(lang)["intro"]["change_notice"] in _said(first)
+    _run(hub, cid, lang, ["Acme Oy", "3982597-4"])
+    wrong = _chat(hub, cid, "x@", lang)  # the contact's name may be anything; then the e-mail
+    assert wrong["replies"][-1]["text"] == texts(lang)["questions"]["contact.email"]
+    refused = _chat(hub, cid, "x@", lang)
+    assert refused["replies"][0]["text"] == texts(lang)["errors"]["invalid_email"]
+    _run(hub, cid, lang, ["x@acme.fi", "0401234567", "50", "٣" if lang == "ar" else "3", "layoff",
+                          _dmy(NEGOTIATIONS)])
+    summary = _chat(hub, cid, skip, lang)
+    assert summary["replies"][-1]["text"].startswith(texts(lang)["texts"]["summary_header"]), _said(summary)
+    done = _chat(hub, cid, send, lang)
+    assert done["ticket"] is not None
+    [ticket] = _tickets(hub)
+    assert ticket.intake is not None and (ticket.intake["affected"], ticket.intake["kind"]) == (3, "layoff")
+    assert ticket.language == lang
