@@ -374,6 +374,7 @@ def test_asking_for_a_person_mid_intake_goes_to_the_employer_advisory(hub: TestC
     assert handed["ticket"] is not None and handed["ticket"]["queue"] == "employer_advisory"
     [ticket] = _tickets(hub)
     assert ticket.topic == "change_security" and ticket.intake is None
+    assert _conversation(hub, "person-en").guidance is None  # the intake ended with the hand-off
 
 
 # --- Telegram: the same hub turn, its buttons as inline keyboards ----------------------------------

@@ -290,6 +290,8 @@ def _command(session: Session, conversation: Conversation, command: Command, lan
         # asking for a person in the middle of an employer's intake: the employer advisory's topic,
         # whatever the answers so far looked like to the assistant
         topic = intake_topic(conversation.guidance) or _word(args.get("topic"), None)
+        if intake_topic(conversation.guidance):
+            conversation.guidance = None  # the form ended with the hand-off; the answers so far are in the transcript
         handoff = do_handoff(session, conversation_id=conversation.id, reason=_word(args.get("reason"), None) or "handoff",
                              topic=topic, now=now, hours=context.hours,
                              home_area=context.home_area, reopen_days=context.reopen_days, commit=False)
