@@ -143,3 +143,33 @@ def test_a_self_assessment_continues_after_rasa_is_killed_and_restarted(stack) -
     assert len(tracker["events"]) == events_before  # every event of the conversation came back
     nxt = _chat(stack, cid, "no")  # "no" is the answer to question 5, not a new intent
     assert "12" in nxt["replies"][-1]["text"] and nxt["replies"][-1]["text"] != question, _all(nxt)
+
+
+def test_web_chat_change_notice_from_the_button_to_the_ticket(stack) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17 with the real form: the button under the change-security answer starts the intake,
+    every answer (a business ID, an e-mail address, numbers) is taken as an answer, "send" ends the
+    form in the same turn, and the answer carries the ticket; the assistant answers normally after."""
+    from datetime import date, timedelta
+
+    from bot.services.employer_flow import texts
+
+    cid = uuid.uuid4().hex
+    asked = _chat(stack, cid, "what is change security", locale="en")
+    assert "/change_notice" in [b["payload"] for r in asked["replies"] for b in r["buttons"]]
+    first = _chat(stack, cid, "/change_notice", locale="en")
+    assert texts("en")["intro"]["change_notice"] in _all(first)
+    soon = date.today() + timedelta(days=30)
+    for answer in ("Vantaa Logistics Ltd", "9666972-8", "John Smith", "john.smith@vlog.example.com",
+                   "+358 44 555 6666", "120", "4", "dismissal", f"{soon.day}.{soon.month}.{soon.year}", "skip"):
+        turn = _chat(stack, cid, answer, locale="en")
+        assert turn["ticket"] is None, (answer, _all(turn))
+    assert [b["payload"] for b in turn["replies"][-1]["buttons"]] == ["send", "change", "stop"]
+    sent = _chat(stack, cid, "send", locale="en")
+    assert sent["ticket"] is not None and sent["ticket"]["queue"] == "employer_advisory"
+    assert sent["ticket"]["id"] in _all(sent)
+    engine = create_engine(stack.settings.database_url)
+    with engine.connect() as db:
+        conversation = db.execute(select(Conversation.guidance, Conversation.handler)
+                                  .where(Conversation.external_id == cid)).one()
+    engine.dispose()
+    assert conversation.guidance is None and conversation.handler == "human"  # the advisers' now

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -96,6 +97,16 @@ def test_the_start_passes_the_flow_the_words_and_the_role_known_so_far() -> None
     assert result == [{"event": "slot", "timestamp": None, "name": "guidance_answer", "value": None}]
     assert role_hint(_tracker([_user("startup_grant")], "x")) == "jobseeker"
     assert role_hint(_tracker([_user("greet")], "x")) is None
+
+
+@pytest.mark.parametrize(("intent", "flow"), [("recruitment_assignment", "assignment"), ("change_notice", "change_notice")])
+def test_the_employer_intake_buttons_start_their_flows(intent: str, flow: str) -> None:
+    """Issue 17: the buttons under the recruiting and change-security answers send these intents."""
+    events = [_user("recruiting_help"), {"event": "bot"}, _user(intent)]
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionGuidanceStart().run(dispatcher, _tracker(events, f"/{intent}"), {}))
+    assert _commands(dispatcher) == [{"luotsi": "guidance", "start": flow, "text": f"/{intent}",
+                                      "role_hint": "employer", "topic": None}]
 
 
 def test_each_answer_goes_to_the_hub_and_the_form_ends_when_the_hub_said_it_would() -> None:
