@@ -83,3 +83,58 @@ def tcp_proxy(host: str, port: int) -> Iterator[TcpProxy]:
         yield proxy
     finally:
         proxy.down()
+
+
+class ProxyProcess:
+    """The forwarder in a process of its own, for heavy traffic: in the test's process its threads
+    would share one interpreter lock with the load generator and slow every byte (a Redis behind it
+    would look slow to the processes using it). SIGUSR1 cuts it, SIGUSR2 brings it back."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import subprocess
+        import sys
+
+        from pathlib import Path
+
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.tcp_proxy", target[0], str(target[1])],
+                                        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+
+    def _signal(self, signum: int) -> None:
+        import time
+
+        self.process.send_signal(signum)
+        time.sleep(0.2)  # the signal is handled between two accepts
+
+    def down(self) -> None:
+        import signal
+
+        self._signal(signal.SIGUSR1)
+
+    def up(self) -> None:
+        import signal
+
+        self._signal(signal.SIGUSR2)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def _main() -> None:
+    import signal
+    import sys
+    import time
+
+    proxy = TcpProxy((sys.argv[1], int(sys.argv[2])))
+    proxy.up()
+    print(proxy.port, flush=True)
+    signal.signal(signal.SIGUSR1, lambda *_: proxy.down())
+    signal.signal(signal.SIGUSR2, lambda *_: proxy.up() if proxy.listener is None else None)
+    while True:
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    _main()

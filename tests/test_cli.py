@@ -102,7 +102,7 @@ def test_rasa_keeps_its_state_in_sql_and_locks_in_redis_without_secrets_in_files
     assert endpoints["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "url": "db.internal", "port": 6543,
                                           "db": "luotsi", "username": "luotsi",
                                           "password": "${LUOTSI_TRACKER_PASSWORD}", "query": {"sslmode": "require"}}
-    assert endpoints["lock_store"] == {"type": "redis", "url": "cache.internal", "port": 6380, "db": 2,
+    assert endpoints["lock_store"] == {"type": "nlu.lock_store.ResilientLockStore", "url": "cache.internal", "port": 6380, "db": 2,
                                        "key_prefix": "luotsi", "use_ssl": False, "password": "${LUOTSI_LOCK_PASSWORD}"}
     assert "s3cret-pw" not in text and "r3dis-pw" not in text
     env = stack._env()

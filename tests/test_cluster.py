@@ -5,7 +5,10 @@ servers, on PostgreSQL and Redis. 200 conversations in eight languages — some 
 self-assessment, some handed to advisers who claim and reply on both hubs — while one hub and one
 Rasa server are killed with SIGKILL and started again. Afterwards every message that got a 200 is
 stored exactly once, every ticket had one holder at a time, every adviser reply is in its
-customer's stream exactly once, and the interrupted self-assessments continue."""
+customer's stream exactly once, and the interrupted self-assessments continue. Telegram customers
+(the worker against a local Bot API) are in the load: nothing is sent to them twice. Then Redis
+goes away (a cut forwarder in front of it): the hubs and Rasa keep answering, live updates fall
+back to polling, and everything works again when it is back."""
 
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ from bot.config import Settings
 from bot.models import Conversation, Message, Ticket, TicketEvent
 from tests import factories as f
 from tests.conftest import _model
+from tests.tcp_proxy import ProxyProcess
+from tests.telegram_api import BotApi, callback_update, message_update, running_bot_api
 
 pytestmark = [pytest.mark.rasa]
 
@@ -61,23 +66,27 @@ def _free_block(n: int) -> int:
 
 
 @pytest.fixture
-def cluster(pg_url: str, tmp_path: Path) -> Iterator[Stack]:
+def cluster(pg_url: str, tmp_path: Path) -> Iterator[tuple[Stack, ProxyProcess, BotApi]]:
     redis_db = 9
     redis.Redis(host="127.0.0.1", port=6379, db=redis_db).flushdb()
-    settings = Settings(database_url=pg_url, redis_url=f"redis://127.0.0.1:6379/{redis_db}",
-                        http_port=_free_block(3), rasa_url=f"http://127.0.0.1:{_free_block(3)}",
-                        actions_port=_free_block(1), smtp_port=_free_block(1), rasa_timeout=5.0)
-    stack = Stack(settings=settings, model=_model(), log_dir=tmp_path / "logs", hubs=2, rasas=2)
-    stack.start()
-    try:
-        stack.wait_ready(timeout=600)
-        yield stack
-    except BaseException:
-        for log in sorted((tmp_path / "logs").glob("*.log")):
-            print(f"--- {log.name} ---\n{log.read_text(errors='replace')[-2500:]}")
-        raise
-    finally:
-        stack.stop()
+    cache = ProxyProcess(("127.0.0.1", 6379))  # Redis as the cluster sees it: can be cut
+    with running_bot_api() as bot_api:  # its own Bot API: no other stack's worker polls it
+        settings = Settings(database_url=pg_url, redis_url=f"redis://127.0.0.1:{cache.port}/{redis_db}",
+                            http_port=_free_block(3), rasa_url=f"http://127.0.0.1:{_free_block(3)}",
+                            actions_port=_free_block(1), smtp_port=_free_block(1), rasa_timeout=5.0,
+                            telegram_token=bot_api.token, telegram_api_url=bot_api.url, telegram_poll_timeout=1)
+        stack = Stack(settings=settings, model=_model(), log_dir=tmp_path / "logs", hubs=2, rasas=2)
+        stack.start()
+        try:
+            stack.wait_ready(timeout=600)
+            yield stack, cache, bot_api
+        except BaseException:
+            for log in sorted((tmp_path / "logs").glob("*.log")):
+                print(f"--- {log.name} ---\n{log.read_text(errors='replace')[-2500:]}")
+            raise
+        finally:
+            stack.stop()
+            cache.stop()
 
 
 class Load:
@@ -176,8 +185,21 @@ def _stream(url: str, cid: str) -> list[dict]:  # type: ignore[type-arg]
     return out
 
 
-def test_two_hubs_two_rasa_one_of_each_killed_nothing_lost(cluster: Stack) -> None:
-    stack, url = cluster, cluster.hub_url
+TELEGRAM_CHATS = [(880_100 + n, lang) for n, lang in enumerate(list(QUESTIONS) * 2)]  # 16 chats
+
+
+def _telegram_customers(bot_api: BotApi) -> None:
+    """Each chat picks its language, asks, and asks for a person (the worker keeps each chat's order)."""
+    for chat, language in TELEGRAM_CHATS:
+        bot_api.push(message_update(chat, "/start", language_code=language),
+                     callback_update(chat, f"lang:{language}", language_code=language),
+                     message_update(chat, QUESTIONS[language], language_code=language),
+                     message_update(chat, HUMAN[language], language_code=language))
+
+
+def test_two_hubs_two_rasa_one_of_each_killed_nothing_lost(cluster: tuple[Stack, ProxyProcess, BotApi]) -> None:
+    stack, cache, bot_api = cluster
+    url = stack.hub_url
     engine = create_engine(stack.settings.database_url)
     with Session(engine) as db:
         for name in ("cl.adviser1", "cl.adviser2"):
@@ -202,6 +224,7 @@ def test_two_hubs_two_rasa_one_of_each_killed_nothing_lost(cluster: Stack) -> No
     # stack (the children die with the thread that spawned them: PR_SET_PDEATHSIG).
     traffic = threading.Thread(target=customers)
     traffic.start()
+    _telegram_customers(bot_api)
     while len(done) < 40 and traffic.is_alive():
         time.sleep(0.1)
     stack.halt("hub1", kill=True)
@@ -236,7 +259,8 @@ def test_two_hubs_two_rasa_one_of_each_killed_nothing_lost(cluster: Stack) -> No
         assert claims and max(claims.values()) == 1
         tickets = db.scalars(select(Ticket).where(Ticket.channel == "web")).all()
         assert all(t.assigned_to is not None for t in tickets if t.id in claims)
-        replied = db.execute(select(Ticket.id, Ticket.conversation_id).where(Ticket.id.in_(replies))).all()
+        replied = db.execute(select(Ticket.id, Ticket.conversation_id).where(Ticket.id.in_(replies),
+                                                                              Ticket.channel == "web")).all()
         # Rasa's state is in PostgreSQL, not in either Rasa's memory
         assert db.execute(text("SELECT count(DISTINCT sender_id) FROM events")).scalar_one() >= 150
         sent = Counter(db.scalars(select(Message.text).where(Message.sender == "adviser")))
@@ -251,6 +275,30 @@ def test_two_hubs_two_rasa_one_of_each_killed_nothing_lost(cluster: Stack) -> No
         mine = [e for e in events if e.get("sender") == "adviser" and ticket_id in str(e.get("text"))]
         assert len(mine) == 1, (ticket_id, events)
 
+    # Telegram: every chat was handed to the advisers; every message the worker sent went out once
+    # (each successful sendMessage is one stored message marked sent, and each adviser reply once)
+    handed_off = 0
+    with Session(engine) as db:
+        for chat, _language in TELEGRAM_CHATS:
+            sent_texts = Counter(p["text"] for p in bot_api.sent(chat))
+            conversation = db.scalars(select(Conversation.id).where(Conversation.channel == "telegram",
+                                                                    Conversation.external_id == str(chat))).one()
+            stored = db.scalars(select(Message.text).where(Message.conversation_id == conversation,
+                                                           Message.sender != "customer",
+                                                           Message.status == "sent")).all()
+            assert sum(sent_texts.values()) == len(stored), (chat, sent_texts, stored)
+            if db.scalars(select(Ticket.id).where(Ticket.conversation_id == conversation)).first():
+                handed_off += 1
+        telegram_replies = db.scalars(select(Ticket.id).where(Ticket.id.in_(replies),
+                                                              Ticket.channel == "telegram")).all()
+    # a turn that met the killed Rasa is answered "not available now" instead of handing off
+    assert handed_off >= len(TELEGRAM_CHATS) * 3 // 4, handed_off
+    assert telegram_replies, "no adviser answered a Telegram customer"
+    for ticket_id in telegram_replies:  # each reply went out exactly once (with the adviser's title)
+        bot_api.wait_for(lambda t=ticket_id: any(f"Adviser answer for {t}" in p["text"] for p in bot_api.sent()),
+                         timeout=30, what=f"the reply to {ticket_id}")
+        assert sum(f"Adviser answer for {ticket_id}" in p["text"] for p in bot_api.sent()) == 1
+
     # the interrupted self-assessments continue where they were
     for key, kind in done:
         if kind != "assessment" or key not in load.acked:
@@ -259,4 +307,47 @@ def test_two_hubs_two_rasa_one_of_each_killed_nothing_lost(cluster: Stack) -> No
         assert turn is not None
         said = "\n".join(r["text"] for r in turn["replies"])
         assert "/12" in said or "12" in said, (key, said)
+
+    _redis_down(stack, cache, engine)
     engine.dispose()
+
+
+def _redis_down(stack: Stack, cache: ProxyProcess, engine) -> None:  # type: ignore[no-untyped-def]
+    """Redis goes away: the hubs answer (Rasa's locks fall back to each Rasa process, live updates
+    to the streams' safety poll), an adviser's reply still reaches the stream; Redis comes back."""
+    url = stack.hub_url
+    cache.down()
+    load = Load(url)
+    started = time.monotonic()
+    turns = [load.say(f"rd-{n}-{uuid.uuid4().hex[:6]}", QUESTIONS[lang]) for n, lang in enumerate(QUESTIONS)]
+    print(f"redis down: {sum(t is not None for t in turns)} of {len(turns)} turns answered "
+          f"in {time.monotonic() - started:.1f} s")
+    assert all(t is not None for t in turns), load.failed
+    unavailable = {_text("sys_unavailable", lang) for lang in QUESTIONS}
+    assert not [t for t in turns if t and any(r["text"] in unavailable for r in t["replies"])]
+    # an adviser's reply reaches the customer's stream without Redis's pub/sub
+    key = f"rd-handoff-{uuid.uuid4().hex[:6]}"
+    assert load.say(key, HUMAN["en"]) is not None
+    with Session(engine) as db:
+        conversation = db.scalars(select(Conversation.id).where(Conversation.external_id == key)).one()
+        ticket = db.scalars(select(Ticket.id).where(Ticket.conversation_id == conversation)).one()
+    port = stack.hub_ports()[0]
+    token = httpx.post(f"http://127.0.0.1:{port}/api/auth/token",
+                       data={"username": "cl.adviser1", "password": f.PASSWORD}).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    assert httpx.post(f"http://127.0.0.1:{port}/api/tickets/{ticket}/claim", headers=auth).status_code == 200
+    assert httpx.post(f"http://127.0.0.1:{port}/api/tickets/{ticket}/reply", headers=auth,
+                      json={"text": "Redis is down, this still arrives"}).status_code == 200
+    assert [e for e in _stream(url, key) if e.get("text") == "Redis is down, this still arrives"]
+    cache.up()
+    time.sleep(6)  # Rasa asks Redis again after its pause
+    again = Load(url)
+    assert all(again.say(f"ru-{n}-{uuid.uuid4().hex[:6]}", QUESTIONS[lang]) is not None
+               for n, lang in enumerate(QUESTIONS))
+    assert redis.Redis(host="127.0.0.1", port=6379, db=9).ping()
+
+
+def _text(key: str, language: str) -> str:
+    from bot.locales import render
+
+    return render(key, language).text

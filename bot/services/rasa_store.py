@@ -7,7 +7,8 @@ Rasa servers can serve one conversation in turn:
 - SQLite (the embedded default): a file beside the hub's database (`<name>-rasa.db`), so Rasa's
   writes never wait for the hub's single SQLite writer.
 With `LUOTSI_REDIS_URL` set, Redis is Rasa's lock store (one turn at a time per conversation across
-Rasa servers); without it, Rasa's in-memory lock store serves the one Rasa process.
+Rasa servers; nlu/lock_store.py, which falls back to each Rasa's own memory while Redis is down); without
+it, Rasa's in-memory lock store serves the one Rasa process.
 
 Erasure and retention delete a conversation's rows from the tracker store directly: Rasa's own
 "replace the events" API only appends to an SQL store, and this works while Rasa is down.
@@ -71,7 +72,7 @@ def lock_store_config(settings: Settings) -> dict[str, Any] | None:
         return None
     parts = urlsplit(settings.redis_url)
     db = (parts.path or "/0").strip("/") or "0"
-    config: dict[str, Any] = {"type": "redis", "url": parts.hostname or "localhost", "port": parts.port or 6379,
+    config: dict[str, Any] = {"type": "nlu.lock_store.ResilientLockStore", "url": parts.hostname or "localhost", "port": parts.port or 6379,
                               "db": int(db), "key_prefix": "luotsi", "use_ssl": parts.scheme == "rediss"}
     if parts.username:
         config["username"] = unquote(parts.username)
