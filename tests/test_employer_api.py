@@ -203,7 +203,7 @@ def test_assignment_answer_and_ticket(client: TestClient, db: Session) -> None:
 
 @pytest.mark.parametrize(("language", "expected"), [
     ("fi", "Mitä seuraavaksi"), ("sv", "Vad händer sedan"), ("en", "What happens next"),
-    ("xx", "What happens next"), (None, "What happens next"), ("ru", "What happens next"),
+    ("xx", "What happens next"), (None, "What happens next"), ("ru", "Что дальше"),
 ])
 def test_next_is_in_the_requested_language(client: TestClient, language: str | None, expected: str) -> None:
     r = client.post("/api/employer/assignments", json=assignment(language=language))
