@@ -46,6 +46,7 @@ class Message(Base):
         Index("ix_message_conversation", "conversation_id", "id"),
         # the Telegram outbox looks for "pending" replies several times a second
         Index("ix_message_status", "status"),
+        Index("ix_message_outcome_created", "outcome", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -65,5 +66,8 @@ class Message(Base):
     # the channel's own id for an outgoing message (an e-mail's Message-ID), to match bounces
     external_id: Mapped[str | None] = mapped_column(String(255), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # a customer's message: what the assistant made of it (issue 18's unanswered questions) —
+    # "answered", "fallback", "clarify", "handoff", "guided"; None for other messages and before 0015
+    outcome: Mapped[str | None] = mapped_column(String(16))
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -110,6 +110,12 @@ class Ticket(Base):
     # a callback: when the call is due (the start of the chosen window) and how many calls failed
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # customer satisfaction after closing (issue 18): asked once, answered at most once (1–5, an
+    # optional comment); None while not asked / not answered
+    csat_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    csat_score: Mapped[int | None] = mapped_column(Integer)
+    csat_comment: Mapped[str | None] = mapped_column(Text)
+    csat_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TicketEvent(Base):
