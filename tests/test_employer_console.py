@@ -5,13 +5,16 @@ personal data), privacy export and erasure, retention, and the plain web forms. 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from collections.abc import Iterator
 from datetime import timedelta
 from html import unescape
+from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,6 +26,8 @@ from bot.services.retention import do_purge
 from tests import factories as f
 from tests.test_console import sign_in
 from tests.test_employer_api import assignment, notice, soon, tickets, token
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -174,7 +179,7 @@ def test_retention_purges_the_intake_with_the_ticket(client: TestClient, db: Ses
 
 # ---- the web form ----
 
-def test_the_form_renders_in_three_languages(client: TestClient) -> None:
+def test_the_form_renders_in_every_language(client: TestClient) -> None:
     for lang, title in (("fi", "Rekrytointitoimeksianto"), ("sv", "Rekryteringsuppdrag"),
                         ("en", "Recruitment assignment"), ("xx", "Rekrytointitoimeksianto")):
         page = client.get(f"/employer/assignment?lang={lang}")
@@ -183,6 +188,13 @@ def test_the_form_renders_in_three_languages(client: TestClient) -> None:
         for field in ("company.name", "company.business_id", "contact.email", "job.start_date"):
             ident = "f-" + field.replace(".", "-")
             assert f'<label for="{ident}"' in page.text and f'id="{ident}"' in page.text
+    # every language with an employer catalogue; Arabic right to left
+    for lang in ("ru", "uk", "et", "ar", "so"):
+        title = yaml.safe_load((ROOT / "bot" / "locales" / "employer" / f"{lang}.yml").read_text())["form"][
+            "assignment_title"]
+        page = client.get(f"/employer/assignment?lang={lang}")
+        assert page.status_code == 200 and html.escape(title) in page.text, lang
+        assert f'<html lang="{lang}" dir="{"rtl" if lang == "ar" else "ltr"}">' in page.text
     notice_page = client.get("/employer/change-notice?lang=sv")
     assert notice_page.status_code == 200 and "Anmälan om omställningsskydd" in notice_page.text
     assert "frame-ancestors 'none'" in notice_page.headers["content-security-policy"]

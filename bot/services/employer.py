@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Conversation, Ticket, TicketEvent
 from bot.models.conversation import new_id
-from bot.services import shifts
+from bot.services import metrics, shifts
 from bot.services.callbacks import BadNumber, check_phone_number
 from bot.services.employer_texts import result_messages as result_messages
 from bot.services.skills import skill_need_row
@@ -404,7 +404,8 @@ def _conversation(session: Session, conversation_id: str | None, channel: str, l
 
 
 def _do_submit(session: Session, packet: dict[str, Any], *, kind: str, language: str, now: datetime,
-               conversation_id: str | None, channel: str, found: list[str], coordination: bool) -> Submitted:
+               conversation_id: str | None, channel: str, found: list[str], coordination: bool,
+               commit: bool) -> Submitted:
     conversation = _conversation(session, conversation_id, channel, language, now)
     conversation.handler = "human"
     # "type" says which intake it is ("kind" is the change notice's own field: dismissal or layoff)
@@ -428,31 +429,38 @@ def _do_submit(session: Session, packet: dict[str, Any], *, kind: str, language:
                                 data={"queue": EMPLOYER_QUEUE, "city_on_shift": city, "reason": "employer_intake"}))
         if packet.get("skills_needed"):
             session.add(skill_need_row(packet, kind=kind, language=language, now=now))
-        session.commit()
+        if commit:
+            session.commit()
+        else:
+            session.flush()  # the chat's turn commits it with the customer's message and the answers
     except Exception:
         session.rollback()  # all or nothing: no ticket without its conversation, no skills row alone
         raise
+    metrics.count_handoff("employer_intake")
     return Submitted(ticket_id=ticket.id, queue=ticket.queue, status=ticket.status,
                      supports=found if kind == "assignment" else [],
                      duties=found if kind == "change_notice" else [], coordination=coordination)
 
 
 def do_submit_assignment(session: Session, packet: dict[str, Any], *, language: str, now: datetime,
-                         conversation_id: str | None = None, channel: str = "web") -> Submitted:
+                         conversation_id: str | None = None, channel: str = "web", commit: bool = True) -> Submitted:
     """A ticket in the employer advisory carrying the checked assignment (`check_assignment`) as its
-    intake; a new web conversation unless the chat's own is given. One transaction."""
+    intake; a new web conversation unless the chat's own is given. One transaction; with
+    `commit=False` the caller's (a chat turn's) transaction."""
     return _do_submit(session, packet, kind="assignment", language=language, now=now,
-                      conversation_id=conversation_id, channel=channel, found=supports(packet), coordination=False)
+                      conversation_id=conversation_id, channel=channel, found=supports(packet), coordination=False,
+                      commit=commit)
 
 
 def do_submit_change_notice(session: Session, packet: dict[str, Any], *, language: str, now: datetime,
-                            conversation_id: str | None = None, channel: str = "web") -> Submitted:
+                            conversation_id: str | None = None, channel: str = "web",
+                            commit: bool = True) -> Submitted:
     """A ticket in the employer advisory carrying the checked notice (`check_change_notice`); 10 or
     more affected make it a coordination ticket. One transaction."""
     return _do_submit(session, packet, kind="change_notice", language=language, now=now,
                       conversation_id=conversation_id, channel=channel,
                       found=duties(staff=packet["staff"], affected=packet["affected"], kind=packet["kind"]),
-                      coordination=is_coordination(packet["affected"]))
+                      coordination=is_coordination(packet["affected"]), commit=commit)
 
 
 __all__ = ["FieldError", "InvalidIntake", "Submitted", "check_assignment", "check_business_id",

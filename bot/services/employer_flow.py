@@ -630,7 +630,7 @@ def _submit(session: Session | None, conversation: Any, state: dict[str, Any], n
     assert session is not None
     conversation.guidance = None
     submitted = SUBMITS[flow](session, body, language=language, now=now, conversation_id=conversation.id,
-                              channel=conversation.channel)
+                              channel=conversation.channel, commit=False)
     said = employer.result_messages(submitted, kind=flow, language=language)
     return Reply(messages=[_msg(text) for text in said], done=True,
                  ticket=TicketRef(id=submitted.ticket_id, queue=submitted.queue, status=submitted.status))

@@ -2,8 +2,9 @@
 (bot/locales/employer/<lang>.yml): results, supports, duties, next steps, field labels and error
 messages for the API, the web form and the chat flow's last message.
 
-fi, sv and en are authored in full. Any other language gets English, visibly: its results start
-with that language's fallback marker from the main catalogue (bot/locales/<lang>.yml).
+All eight tier-1 languages are authored (ar and so still want a native reviewer). A language
+without a catalogue gets English, visibly: its results start with that language's fallback marker
+from the main catalogue (bot/locales/<lang>.yml).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The employers' plain web forms (issue 17): GET/POST /employer/assignment and
-/employer/change-notice, in Finnish, Swedish or English (?lang=), without JavaScript.
+/employer/change-notice, in any of the eight languages of the employer catalogues (?lang=), without JavaScript.
 
 Accessible by construction: every field has a label, an error summary at the top links to each
 wrong field, each error also stands next to its field (aria-describedby), and the values are kept.
@@ -26,7 +26,7 @@ from bot.services.employer_texts import error_text, field_label, text
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-FORM_LANGUAGES = ("fi", "sv", "en")
+FORM_LANGUAGES = ("fi", "sv", "en", "ru", "uk", "et", "ar", "so")  # the catalogues of bot/locales/employer
 LANGUAGE_ROWS = 3
 KINDS = {"assignment": "assignment", "change-notice": "change_notice"}
 MAX_FIELDS = 60  # the forms have about 30 fields; more is not a person filling them in
