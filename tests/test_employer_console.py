@@ -61,12 +61,16 @@ def test_the_ticket_page_shows_the_packet_to_the_adviser_on_shift(client: TestCl
         assert shown in unescape(html), shown
     api = client.get(f"/api/tickets/{ticket_id}", headers=token(client, "vantaa.adviser"))
     assert api.status_code == 200 and api.json()["intake"]["job"]["title"] == "Kokki"
-    # another city's adviser, not on shift for the queue, does not reach it; once on shift, does
-    assert client.get(f"/api/tickets/{ticket_id}", headers=token(client, "helsinki.adviser")).status_code == 404
+    # another city's adviser, not on shift for the queue, reads it (shared across the region) but
+    # cannot claim it; once on shift, claims
+    assert client.get(f"/api/tickets/{ticket_id}", headers=token(client, "helsinki.adviser")).status_code == 200
+    assert client.post(f"/api/tickets/{ticket_id}/claim",
+                       headers=token(client, "helsinki.adviser")).status_code == 403
     db.delete(db.get(type(shift), shift.id))
     db.commit()
     f.shift(db, "helsinki", "employer_advisory")
-    assert client.get(f"/api/tickets/{ticket_id}", headers=token(client, "helsinki.adviser")).status_code == 200
+    assert client.post(f"/api/tickets/{ticket_id}/claim",
+                       headers=token(client, "helsinki.adviser")).status_code == 200
 
 
 def test_supervisors_see_coordination_cases(client: TestClient, db: Session) -> None:
@@ -265,3 +269,40 @@ def test_on_postgresql(pg_url: str, tmp_path) -> None:  # type: ignore[no-untype
         db.expire_all()
         assert db.get(Ticket, r.json()["ticket"]["id"]).intake is None  # type: ignore[union-attr]
         assert db.scalar(select(SkillNeed.text)) == "SAP, soita [phone]"
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_shared_assignment_is_read_by_every_city_and_handled_by_the_shift(
+        database: str, settings: Settings, request: pytest.FixtureRequest) -> None:
+    """Recruitment assignments are handled across the region: with the employer's consent, advisers
+    of all three cities read the packet and add notes (a candidate); only the city on shift claims
+    and answers. Without the consent, and for change notices, the shift alone."""
+    if database == "postgresql":
+        settings = settings.model_copy(update={"database_url": request.getfixturevalue("pg_url")})
+    with TestClient(create_app(settings.model_copy(update={"employer_rate_per_address": 1000}))) as client:
+        with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+            f.shift(db, "espoo", "employer_advisory")
+            f.adviser(db, "espoo.emp")
+            f.adviser(db, "vantaa.emp", city="vantaa")
+        shared = client.post("/api/employer/assignments", json=assignment()).json()["ticket"]["id"]
+        private = client.post("/api/employer/assignments",
+                              json=assignment(share_across_region=False)).json()["ticket"]["id"]
+        change = client.post("/api/employer/change-notices", json=notice()).json()["ticket"]["id"]
+        vantaa, espoo = token(client, "vantaa.emp"), token(client, "espoo.emp")
+
+        seen = client.get(f"/api/tickets/{shared}", headers=vantaa)
+        assert seen.status_code == 200 and seen.json()["intake"]["company"]["name"] == "Esimerkki Oy"
+        assert [t["id"] for t in client.get("/api/tickets", headers=vantaa).json()["tickets"]] == [shared]
+        note = client.post(f"/api/tickets/{shared}/notes", headers=vantaa, json={"text": "Ehdokas: Vantaan asiakas"})
+        assert note.status_code == 201
+        assert client.post(f"/api/tickets/{shared}/claim", headers=vantaa).status_code == 403
+        for other in (private, change):
+            assert client.get(f"/api/tickets/{other}", headers=vantaa).status_code == 404
+        # the shift claims it; Vantaa still reads it while it is open, but cannot answer
+        assert client.post(f"/api/tickets/{shared}/claim", headers=espoo).status_code == 200
+        assert client.get(f"/api/tickets/{shared}", headers=vantaa).status_code == 200
+        assert client.post(f"/api/tickets/{shared}/reply", headers=vantaa, json={"text": "hei"}).status_code == 403
+        assert [n["text"] for n in client.get(f"/api/tickets/{shared}/notes", headers=espoo).json()["notes"]] == [
+            "Ehdokas: Vantaan asiakas"]
+        assert client.post(f"/api/tickets/{shared}/close", headers=espoo, json={"outcome": "answered"}).status_code == 200
+        assert client.get(f"/api/tickets/{shared}", headers=vantaa).status_code == 404  # closed: the shift's again

@@ -34,7 +34,7 @@ from sqlalchemy.sql.selectable import ExecutableReturnsRows
 from bot.locales import local_time, render
 from bot.messages import OutboundMessage, TicketRef
 from bot.models import Adviser, Conversation, Message, Queue, Ticket, TicketEvent
-from bot.services import metrics, shifts
+from bot.services import csat, metrics, queue_position, shifts
 
 # The topic list and the queue choice live in bot/services/topics.py; the names stay importable here.
 from bot.services.topics import EMPLOYER_TOPICS as EMPLOYER_TOPICS
@@ -137,11 +137,14 @@ def do_handoff(session: Session, *, conversation_id: str, reason: str, topic: st
 def when_answered(session: Session, ticket: Ticket, texts: str, language: str | None, now: datetime,
                    hours: shifts.OpeningHours) -> OutboundMessage:
     """`<texts>_on_shift` while the ticket's queue is staffed, else `<texts>_closed` with the weekday
-    and time it opens again."""
+    and time it opens again; in a live channel followed by the customer's place in the queue and the
+    estimated wait (bot/services/queue_position.py)."""
     if shifts.city_on_shift(session, ticket.queue, ticket.channel, now):
-        return render(f"{texts}_on_shift", language)
-    opens = shifts.next_opening(session, ticket.queue, ticket.channel, now, hours)
-    return render(f"{texts}_closed", language, opens_at=local_time(opens, language))
+        notice = render(f"{texts}_on_shift", language)
+    else:
+        opens = shifts.next_opening(session, ticket.queue, ticket.channel, now, hours)
+        notice = render(f"{texts}_closed", language, opens_at=local_time(opens, language))
+    return queue_position.with_place(session, ticket, notice, language, now, hours)
 
 
 def ticket_ref(ticket: Ticket) -> TicketRef:
@@ -175,13 +178,28 @@ def holds(ticket: Ticket, adviser: Adviser) -> bool:
     return ticket.status == "claimed" and ticket.assigned_to == adviser.id
 
 
+def shared_assignment(ticket: Ticket) -> bool:
+    """An open recruitment assignment the employer agreed to share across the PKS region: advisers
+    of all three cities read it (and add notes, e.g. a candidate), whoever is on shift."""
+    intake = ticket.intake if isinstance(ticket.intake, dict) else {}
+    return (ticket.status in ("queued", "claimed") and intake.get("type") == "assignment"
+            and intake.get("share_across_region") is True)
+
+
+# `shared_assignment` as SQL: employer intakes about recruiting, open, with the consent in the packet
+_SHARED_ASSIGNMENT: ColumnElement[bool] = ((Ticket.reason == "employer_intake") & (Ticket.topic == "recruiting_help")
+                      & Ticket.status.in_(("queued", "claimed"))
+                      & Ticket.intake["share_across_region"].as_boolean().is_(True))
+
+
 def visible_tickets(session: Session, adviser: Adviser, now: datetime) -> ColumnElement[bool] | None:
     """The access rule of `access_ticket_by_adviser` as an SQL condition on Ticket, for lists;
     None means no restriction."""
     scope = visible_scope(session, adviser, now)
     if scope is None:
         return None
-    return (_scope_clause(scope) | ((Ticket.assigned_to == adviser.id) & Ticket.status.in_(("claimed", "closed"))))
+    return (_scope_clause(scope) | ((Ticket.assigned_to == adviser.id) & Ticket.status.in_(("claimed", "closed")))
+            | _SHARED_ASSIGNMENT)
 
 
 def _reach(session: Session, ticket: Ticket, adviser: Adviser, now: datetime) -> str | None:
@@ -194,6 +212,8 @@ def _reach(session: Session, ticket: Ticket, adviser: Adviser, now: datetime) ->
         return "shift"
     if ticket.status == "closed" and ticket.assigned_to == adviser.id:
         return "last_holder"
+    if shared_assignment(ticket):
+        return "region"
     return None
 
 
@@ -211,6 +231,9 @@ def access_ticket_by_adviser(session: Session, ticket_id: str, adviser: Adviser,
       that arrive later (the customer writing again, a new ticket in the same conversation) are
       not shown to them. When the ticket is reopened, transferred or claimed by someone else,
       that access ends.
+    - An open recruitment assignment the employer agreed to share across the region
+      (`shared_assignment`) is readable by advisers of all three cities, who may add notes; only
+      the shift claims and answers it.
     Nothing else: holding a ticket once gives no lasting access. Unreachable tickets answer 404
     (their existence is not confirmed). With `for_change`, an adviser may not act on a ticket a
     colleague holds (403) nor on a closed ticket they only read back (409); the services check
@@ -224,6 +247,9 @@ def access_ticket_by_adviser(session: Session, ticket_id: str, adviser: Adviser,
         raise TicketError("not_found", "no such ticket", status=404)
     if for_change and reach == "last_holder":
         raise TicketError("closed", "the ticket is closed", status=409)
+    if for_change and reach == "region":
+        raise TicketError("forbidden", "a shared recruitment assignment is handled by the city on shift",
+                          status=403)
     if for_change and adviser.role == "adviser" and ticket.status == "claimed" and not holds(ticket, adviser):
         raise TicketError("forbidden", "this ticket is held by another adviser", status=403)
     return ticket
@@ -427,6 +453,9 @@ def do_claim(session: Session, ticket_id: str, adviser: Adviser, now: datetime, 
     is served through interpreter mode rather than left waiting for a speaker. With `commit=False`
     the caller commits."""
     ticket = access_ticket_by_adviser(session, ticket_id, adviser, now)
+    if shared_assignment(ticket) and _reach(session, ticket, adviser, now) == "region":
+        raise TicketError("forbidden", "a shared recruitment assignment is handled by the city on shift",
+                          status=403)
     if ticket.status != "queued":
         raise TicketError("taken", "the ticket is not waiting any more", status=409)
     return _take(session, ticket.id, adviser, now, by=adviser, from_status=("queued",), commit=commit)
@@ -477,9 +506,11 @@ def do_transfer(session: Session, ticket: Ticket, adviser: Adviser, queue: str, 
 
 
 def do_close(session: Session, ticket: Ticket, adviser: Adviser, outcome: str,
-             now: datetime) -> tuple[Ticket, Message | None]:
-    """Close the ticket and give the conversation back to the assistant; returns the notice that
-    tells the customer so (for the caller to deliver in channels that push), if one was made."""
+             now: datetime) -> tuple[Ticket, list[Message]]:
+    """Close the ticket and give the conversation back to the assistant; returns the messages for
+    the customer (for the caller to deliver in channels that push): the notice that says so and,
+    for a customer who was served, the satisfaction question (bot/services/csat.py), asked in this
+    same transaction and never twice for one ticket."""
     if outcome not in OUTCOMES:
         raise TicketError("unknown_outcome", f"outcome must be one of {', '.join(OUTCOMES)}", status=422)
     if ticket.status == "closed":
@@ -487,16 +518,20 @@ def do_close(session: Session, ticket: Ticket, adviser: Adviser, outcome: str,
     check_holds(ticket, adviser, "closing")
     ticket.status, ticket.outcome, ticket.closed_at = "closed", outcome, now
     conversation = session.get(Conversation, ticket.conversation_id)
-    notice = None
+    notices: list[Message] = []
     if conversation is not None:
         conversation.handler = "bot"
         notice = Message(conversation_id=conversation.id, sender="system",
                          text=render("sys_ticket_closed", conversation.language).text,
                          language=conversation.language, status="sent", created_at=now)
         session.add(notice)
+        notices.append(notice)
+        asked = csat.do_ask(session, ticket, conversation, outcome, now)
+        if asked is not None:
+            notices.append(asked)
     _event(session, ticket, "closed", now, adviser, outcome=outcome)
     session.commit()
-    return ticket, notice
+    return ticket, notices
 
 
 def queue_depths(session: Session, now: datetime) -> list[dict[str, Any]]:
