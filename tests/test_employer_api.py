@@ -281,3 +281,20 @@ def test_submissions_are_rate_limited(settings: Settings) -> None:
         r = c.post("/api/employer/assignments", json=assignment(language="fi"))
         assert r.status_code == 429
         assert r.json()["error"]["code"] == "too_many_requests"
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_control_characters_are_a_clear_422_and_nothing_is_saved(database: str, settings: Settings,
+                                                                   request: pytest.FixtureRequest) -> None:
+    """PostgreSQL cannot store NUL: without the check such a form was a 500 there (and stored on SQLite)."""
+    if database == "postgresql":
+        settings = settings.model_copy(update={"database_url": request.getfixturevalue("pg_url")})
+    with TestClient(create_app(settings.model_copy(update={"employer_rate_per_address": 1000}))) as client:
+        r = client.post("/api/employer/assignments",
+                        json=assignment(company={"name": "Esimerkki\x00 Oy", "business_id": "0737546-2"}))
+        assert r.status_code == 422
+        assert [(e["field"], e["code"]) for e in r.json()["error"]["fields"]] == [("company.name", "invalid_characters")]
+        r = client.post("/api/employer/change-notices", json=notice(skills_needed="Excel\x1b[31m"))
+        assert r.status_code == 422 and r.json()["error"]["fields"][0]["code"] == "invalid_characters"
+        with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+            assert tickets(db) == 0

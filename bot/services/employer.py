@@ -39,6 +39,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.errors import unusable_characters
 from bot.models import Conversation, Ticket, TicketEvent
 from bot.models.conversation import new_id
 from bot.services import metrics, shifts
@@ -71,7 +72,7 @@ _DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 class FieldError:
     field: str  # dotted path as in the API body: "company.business_id", "job.languages.0.level"
     code: str  # required | invalid_business_id | invalid_email | invalid_phone | invalid_date |
-    #            date_in_past | out_of_range | too_long | invalid_choice
+    #            date_in_past | out_of_range | too_long | invalid_choice | invalid_characters
 
 
 class InvalidIntake(Exception):
@@ -171,6 +172,9 @@ class _Checker:
             return None
         if not isinstance(value, str):
             self.fail(path, "invalid_choice")
+            return None
+        if unusable_characters(value) is not None:  # NUL and other control characters: never stored
+            self.fail(path, "invalid_characters")
             return None
         value = " ".join(value.split()) if limit <= 200 else value.strip()
         if len(value) > limit:
