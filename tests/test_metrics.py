@@ -265,3 +265,11 @@ def test_counting_helpers_map_outcomes() -> None:
     timeouts = value("luotsi_translation_calls_total", result="timeout")
     metrics.count_translation("ReadTimeout")
     assert value("luotsi_translation_calls_total", result="timeout") - timeouts == 1
+
+
+def test_an_in_process_client_is_local_but_a_header_claiming_it_is_not() -> None:
+    from bot.services.metrics import check_scrape_access
+
+    assert check_scrape_access("testclient", {}, None, None) is None  # Starlette's in-process transport
+    assert check_scrape_access("203.0.113.5", {}, None, None) is not None
+    assert check_scrape_access("127.0.0.1", {"x-forwarded-for": "testclient"}, None, None) is not None

@@ -116,6 +116,9 @@ SLA_BREACHES = Counter("luotsi_sla_breaches_total",
 REPLIES = Counter("luotsi_adviser_replies_total", "Adviser replies to customers, by channel", ["channel"])
 TRANSLATIONS = Counter("luotsi_translation_calls_total", "Calls to the translation backend (cache misses), by result "
                        "(ok, error, timeout)", ["result"])
+CSAT_ANSWERS = Counter("luotsi_csat_answers_total", "Satisfaction questions answered after a ticket closed, by "
+                       "channel", ["channel"])
+CSAT_SCORES = Counter("luotsi_csat_scores_total", "Satisfaction answers by score (1 to 5)", ["score"])
 MAIL_ACCEPTED = Counter("luotsi_mail_accepted_total", "Mail kept as a ticket (SMTP 250), per mailbox queue",
                         ["queue"])
 MAIL_REFUSED = Counter("luotsi_mail_refused_total", "Mail or recipients refused by the intake, by SMTP code",
@@ -199,6 +202,11 @@ def observe_claim(queue: str, created_at: datetime, now: datetime) -> None:
 
 def count_reply(channel: str) -> None:
     REPLIES.labels(channel_label(channel)).inc()
+
+
+def count_csat(channel: str, score: int) -> None:
+    CSAT_ANSWERS.labels(channel_label(channel)).inc()
+    CSAT_SCORES.labels(_label(str(score), ("1", "2", "3", "4", "5"))).inc()
 
 
 def count_translation(error: object = None) -> None:
@@ -373,6 +381,11 @@ def exposition(stats: Sequence[QueueStats] | None) -> bytes:
 
 # --- access -------------------------------------------------------------------------------------------
 
+# The peer name Starlette's in-process test transport gives: such a request never crossed a
+# network (a server always reports an IP address), so it counts as this machine's own.
+IN_PROCESS_PEER = "testclient"
+
+
 def is_loopback_address(value: str | None) -> bool:
     if not value:
         return False
@@ -405,7 +418,8 @@ def check_scrape_access(peer: str | None, headers: Mapping[str, str], authorizat
     through it carries X-Forwarded-For naming the real client (HAProxy's `option forwardfor`; uvicorn's
     --proxy-headers has usually put that address in the peer's place already) and is not loopback
     unless that client was too. Otherwise only `Authorization: Bearer <LUOTSI_METRICS_TOKEN>`."""
-    if is_loopback_address(peer) and all(is_loopback_address(a) for a in forwarded_for(headers)):
+    local = peer == IN_PROCESS_PEER or is_loopback_address(peer)  # the peer only, never a header's claim
+    if local and all(is_loopback_address(a) for a in forwarded_for(headers)):
         return None
     scheme, _, given = (authorization or "").partition(" ")
     if not token:
