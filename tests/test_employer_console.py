@@ -306,3 +306,11 @@ def test_a_shared_assignment_is_read_by_every_city_and_handled_by_the_shift(
             "Ehdokas: Vantaan asiakas"]
         assert client.post(f"/api/tickets/{shared}/close", headers=espoo, json={"outcome": "answered"}).status_code == 200
         assert client.get(f"/api/tickets/{shared}", headers=vantaa).status_code == 404  # closed: the shift's again
+
+
+def test_a_form_with_clashing_or_odd_field_names_is_refused_not_a_crash(client: TestClient, db: Session) -> None:
+    for data in ({"job.languages.0": "x", "job.languages.0.level": "B1"}, {"company": "x", "company.name": "y"},
+                 {"job.languages.99999.language": "fi"}, {f"f{i}": "x" for i in range(500)}):
+        r = client.post("/employer/assignment?lang=en", data=data)
+        assert r.status_code == 422 and "There is a problem" in r.text, data
+    assert tickets(db) == 0

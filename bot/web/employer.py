@@ -43,13 +43,16 @@ def nest(flat: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for key, value in flat.items():
         parts = key.split(".")
-        node = data
+        node: Any = data
         for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
+            node = node.setdefault(part, {}) if isinstance(node, dict) else None
+        # a name that clashes with another ("job" and "job.title") is not one of the form's: dropped
+        if isinstance(node, dict) and not isinstance(node.get(parts[-1]), dict):
+            node[parts[-1]] = value
     job = data.get("job")
     if isinstance(job, dict) and isinstance(job.get("languages"), dict):
-        rows = [job["languages"][k] for k in sorted(job["languages"]) if k.isdigit()]
+        rows = [job["languages"][k] for k in sorted((k for k in job["languages"] if k.isdigit() and len(k) < 4),
+                                                    key=int)]
         job["languages"] = [r for r in rows if isinstance(r, dict) and any(str(v).strip() for v in r.values())]
     for box in ("training_route_welcome", "subsidy_welcome", "share_across_region"):
         data.setdefault(box, False)
