@@ -84,11 +84,12 @@ class CsrfFailed(Exception):
 def install(app: FastAPI) -> None:
     """Mount the console and its two error handlers on the app (called by the composition root)."""
     # their routes use this module's helpers: imported once all exist
-    from bot.console import employer, privacy
+    from bot.console import employer, insights, privacy
 
     app.include_router(router)
     app.include_router(privacy.router)
     app.include_router(employer.router)
+    app.include_router(insights.router)
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:

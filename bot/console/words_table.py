@@ -662,4 +662,115 @@ WORDS: dict[str, tuple[str, str]] = {
         "Tulevat osaamistarpeet ryhmiteltyinä (CSV, ei henkilötietoja)",
         "Framtida kompetensbehov i grupper (CSV, inga personuppgifter)",
     ),
+    # supervisors' reports (issue 18): bot/console/insights.py, insights_*.html, chart.html, supervisor_insights.html
+    "Reports": ("Raportit", "Rapporter"),
+    "Performance over time": ("Toiminta viikoittain", "Verksamheten vecka för vecka"),
+    "Performance over time: contacts, hand-offs, waits, targets, satisfaction": (
+        "Toiminta viikoittain: yhteydenotot, siirrot neuvojalle, odotusajat, tavoiteajat, tyytyväisyys",
+        "Verksamheten vecka för vecka: kontakter, överlämningar, väntetider, mål, nöjdhet",
+    ),
+    "Unanswered questions": ("Vastaamatta jääneet kysymykset", "Obesvarade frågor"),
+    "Unanswered questions, grouped (past week or a chosen period)": (
+        "Vastaamatta jääneet kysymykset ryhmiteltyinä (viime viikko tai valittu jakso)",
+        "Obesvarade frågor i grupper (senaste veckan eller en vald period)",
+    ),
+    "Questions the assistant could not answer: it did not understand, its clarifying question did not help, or the "
+    "customer asked for a person right after its answer. Similar questions are grouped per language; personal data "
+    "is masked.": (
+        "Kysymykset, joihin avustaja ei osannut vastata: se ei ymmärtänyt, sen tarkentava kysymys ei auttanut tai "
+        "asiakas pyysi neuvojaa heti sen vastauksen jälkeen. Samankaltaiset kysymykset on ryhmitelty kielittäin; "
+        "henkilötiedot on peitetty.",
+        "Frågor som assistenten inte kunde besvara: den förstod inte, dess preciserande fråga hjälpte inte eller "
+        "kunden bad om en rådgivare direkt efter dess svar. Liknande frågor är grupperade per språk; "
+        "personuppgifter är dolda.",
+    ),
+    "Choose the period": ("Valitse jakso", "Välj period"),
+    "The dates could not be used: the start must be on or before the end, at most a year apart. Showing the past "
+    "week.": (
+        "Päivämääriä ei voitu käyttää: alun on oltava ennen loppua tai sama päivä ja enintään vuoden päässä siitä. "
+        "Näytetään viime viikko.",
+        "Datumen kunde inte användas: början måste vara samma dag som eller före slutet och högst ett år från det. "
+        "Den senaste veckan visas.",
+    ),
+    "{n} unanswered questions from {first} to {last}.": (
+        "Vastaamatta jääneitä kysymyksiä {first}–{last}: {n}.",
+        "Obesvarade frågor {first}–{last}: {n}.",
+    ),
+    "At most {messages} customer messages are read per run (the newest of the period), and at most {wordings} "
+    "different wordings per language are grouped.": (
+        "Kerralla luetaan enintään {messages} asiakkaan viestiä (jakson uusimmat), ja kunkin kielen kysymyksistä "
+        "ryhmitellään enintään {wordings} erilaista muotoilua.",
+        "Högst {messages} kundmeddelanden läses per gång (periodens nyaste), och högst {wordings} olika "
+        "formuleringar per språk grupperas.",
+    ),
+    "This period reached the limit: older questions are not included.": (
+        "Tällä jaksolla raja tuli vastaan: vanhemmat kysymykset eivät ole mukana.",
+        "Perioden nådde gränsen: äldre frågor är inte med.",
+    ),
+    "Download the groups (CSV)": ("Lataa ryhmät (CSV)", "Ladda ner grupperna (CSV)"),
+    "Questions": ("Kysymyksiä", "Frågor"),
+    "Examples": ("Esimerkkejä", "Exempel"),
+    "None in this period.": ("Ei yhtään tällä jaksolla.", "Inga under perioden."),
+    "This week and the four weeks before it (Monday to Sunday, Finnish time).": (
+        "Tämä viikko ja neljä sitä edeltävää viikkoa (maanantaista sunnuntaihin, Suomen aikaa).",
+        "Den här veckan och de fyra veckorna före den (måndag till söndag, finsk tid).",
+    ),
+    "Filter the figures": ("Rajaa lukuja", "Avgränsa siffrorna"),
+    "Waits are counted in opening hours only (working days, public holidays excluded), from the ticket's arrival "
+    "to its first claim; the 90th percentile is the wait that nine claims in ten did not exceed.": (
+        "Odotusajat lasketaan vain aukioloaikana (arkipäivät, arkipyhät pois lukien) tiketin saapumisesta siihen, kun "
+        "se otetaan ensimmäisen kerran käsittelyyn; 90. persentiili on odotusaika, jota yhdeksän käsittelyyn ottoa "
+        "kymmenestä ei ylittänyt.",
+        "Väntetider räknas bara under öppettiderna (vardagar, helgdagar undantagna) från att ärendet kom in tills det "
+        "togs första gången; 90:e percentilen är den väntetid som nio av tio tagna ärenden inte överskred.",
+    ),
+    "Past the target: claimed later than the queue's response-time target, in opening hours.": (
+        "Tavoiteaika ylittynyt: otettu käsittelyyn myöhemmin kuin jonon vastausaikatavoite, aukioloaikana laskettuna.",
+        "Målet överskridet: togs senare än köns svarstidsmål, räknat i öppettider.",
+    ),
+    "Hand-off rate: conversations with the assistant in which the customer was handed to an adviser. A "
+    "conversation has no city or queue before it is handed off, so with a city or queue filter it is not shown.": (
+        "Siirtoaste: avustajan keskustelut, joissa asiakas siirrettiin neuvojalle. Keskustelulla ei ole kaupunkia "
+        "eikä jonoa ennen siirtoa, joten kaupunki- tai jonorajauksella sitä ei näytetä.",
+        "Överlämningsgrad: samtal med assistenten där kunden lämnades över till en rådgivare. Ett samtal har ingen "
+        "stad eller kö innan det lämnas över, så med en stads- eller köavgränsning visas den inte.",
+    ),
+    "Customer satisfaction: the answers given that week to the question after a closed ticket; few or no answers "
+    "is normal at first.": (
+        "Asiakastyytyväisyys: viikon aikana annetut vastaukset suljetun tiketin jälkeiseen kysymykseen; alussa "
+        "vastauksia on vähän tai ei lainkaan, mikä on tavallista.",
+        "Kundnöjdhet: svaren under veckan på frågan efter ett stängt ärende; i början är det normalt med få eller "
+        "inga svar.",
+    ),
+    "Only the newest {n} claims were read for the waits.": (
+        "Odotusaikoihin luettiin vain uusimmat {n} käsittelyyn ottoa.",
+        "Endast de {n} nyaste tagna ärendena lästes för väntetiderna.",
+    ),
+    "Download the figures (CSV)": ("Lataa luvut (CSV)", "Ladda ner siffrorna (CSV)"),
+    "wk {n}": ("vk {n}", "v. {n}"),
+    "Week": ("Viikko", "Vecka"),
+    "Contacts per week": ("Yhteydenotot viikoittain", "Kontakter per vecka"),
+    "Conversations with the assistant": ("Keskustelut avustajan kanssa", "Samtal med assistenten"),
+    "Hand-off rate (conversations handed to an adviser)": (
+        "Siirtoaste (neuvojalle siirretyt keskustelut)",
+        "Överlämningsgrad (samtal som lämnats över till en rådgivare)",
+    ),
+    "Hand-off rate": ("Siirtoaste", "Överlämningsgrad"),
+    "Handed off": ("Siirretty neuvojalle", "Överlämnade"),
+    "Wait until claimed, minutes of opening hours": (
+        "Odotus käsittelyyn ottoon, minuutteja aukioloajasta",
+        "Väntan tills ärendet togs, minuter av öppettiden",
+    ),
+    "Median": ("Mediaani", "Median"),
+    "90th percentile": ("90. persentiili", "90:e percentilen"),
+    "Claims": ("Käsittelyyn otot", "Tagna ärenden"),
+    "Claims past the response-time target": (
+        "Käsittelyyn otot, joissa vastausaikatavoite ylittyi",
+        "Tagna ärenden där svarstidsmålet överskreds",
+    ),
+    "Past the target": ("Tavoiteaika ylittyi", "Målet överskridet"),
+    "Customer satisfaction (average, 1–5)": ("Asiakastyytyväisyys (keskiarvo, 1–5)", "Kundnöjdhet (medelvärde, 1–5)"),
+    "Average": ("Keskiarvo", "Medelvärde"),
+    "Answers": ("Vastauksia", "Svar"),
+    "The numbers as a table": ("Luvut taulukkona", "Siffrorna som tabell"),
 }

@@ -37,6 +37,7 @@ from bot.services import guidance, metrics
 from bot.services.attachments import NewAttachment, do_keep_attachment
 from bot.services.employer_flow import topic_of as intake_topic
 from bot.services.guidance import GuidanceContext
+from bot.services.insights import outcome_of
 from bot.services.interpreting import translate_answer
 from bot.services.language import chosen_language, decide_language
 from bot.services.rasa import Answer, Command, RasaClient, RasaUnavailable
@@ -325,6 +326,8 @@ def finish_turn(session: Session, prepared: Prepared, answers: list[Answer] | No
     The common turn — catalogue texts only — reads nothing: one UPDATE of the customer's message,
     the INSERTs of the answers, one commit."""
     values: dict[str, Any] = {"status": "kept" if answers is None else "answered"}
+    if answers is not None:  # what the assistant made of the message: the supervisors' unanswered questions
+        values["outcome"] = outcome_of(answers, guided=prepared.guidance is not None)
     if translation is not None:
         values.update(translation=translation, translation_language="en")
     marked = session.execute(update(Message).where(Message.id == prepared.inbound_id).values(**values))
