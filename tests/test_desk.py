@@ -59,7 +59,9 @@ def test_handoff_on_shift_routes_and_tells_the_customer(app_client: TestClient, 
     body = handoff(app_client, conv.id, topic="pay_subsidy")
     assert body["ticket"]["queue"] == "employer_advisory"
     assert body["ticket"]["status"] == "queued"
-    assert body["notice"]["text"] == render("sys_handoff_on_shift", "fi").text
+    # then the place in the queue (issue 18, tests/test_queue_position.py)
+    assert body["notice"]["text"] == f'{render("sys_handoff_on_shift", "fi").text}\n\n{render("sys_queue_next", "fi").text} ' \
+        f'{render("sys_queue_wait_unknown", "fi").text}'
     ticket = db.get(Ticket, body["ticket"]["id"])
     assert ticket is not None and ticket.city_on_shift == "vantaa" and not ticket.needs_interpreter
     db.refresh(conv)
@@ -107,7 +109,8 @@ def test_full_cycle_reply_close_and_back_to_the_assistant(app_client: TestClient
     ticket_id = handoff(app_client, conv.id)["ticket"]["id"]
     # while the ticket waits, the customer hears the message is kept and an adviser is on shift
     r = app_client.post("/api/chat", json={"conversation_id": "cycle", "text": "onko siellä ketään?"})
-    assert r.status_code == 200 and [m["text"] for m in r.json()["replies"]] == [render("sys_waiting_on_shift", "fi").text]
+    said = [m["text"] for m in r.json()["replies"]]
+    assert r.status_code == 200 and len(said) == 1 and said[0].startswith(render("sys_waiting_on_shift", "fi").text + "\n\n")
     auth = token(app_client, "espoo.a")
     claimed = app_client.post("/api/tickets/claim", headers=auth).json()
     assert claimed["id"] == ticket_id and claimed["status"] == "claimed"
@@ -425,7 +428,8 @@ def test_a_customer_writing_on_a_weekend_hears_when_the_advisory_opens_with_the_
         assert "Isniin 07.12.2026 08:00" in result.notice.text
         notice = waiting_notice(session, conv.id, "so", saturday, shifts.OpeningHours.parse("mon-fri 08:00-16:00"))
     assert notice is not None
-    assert notice.text == render("sys_waiting_closed", "so", opens_at="Isniin 07.12.2026 08:00").text
+    assert notice.text == (render("sys_waiting_closed", "so", opens_at="Isniin 07.12.2026 08:00").text
+                           + "\n\n" + render("sys_queue_next", "so").text)  # closed: the place, no estimate
     r = app_client.post("/api/chat", json={"conversation_id": "weekend-so", "text": "goorma ayaan jawaab helayaa?"})
     assert r.status_code == 200 and r.json()["replies"][0]["text"].startswith("Fariintaada waa loo kaydiyay")
     db.expire_all()

@@ -93,9 +93,11 @@ def test_inside_opening_hours_there_is_no_offer(hub: TestClient) -> None:
     cid = "open-hours".ljust(32, "0")
     turn = hand_off(hub, cid, "fi")
     notice = answers(turn["replies"])[-1]
-    assert notice == {"text": render("sys_handoff_on_shift", "fi").text, "buttons": []}
+    # followed by the place in the queue (issue 18): first in line, no claims yet to estimate from
+    place = f'{render("sys_queue_next", "fi").text} {render("sys_queue_wait_unknown", "fi").text}'
+    assert notice == {"text": f'{render("sys_handoff_on_shift", "fi").text}\n\n{place}', "buttons": []}
     waiting = chat(hub, cid, "onko siellä ketään?", "fi")["replies"]
-    assert waiting == [{"text": render("sys_waiting_on_shift", "fi").text, "buttons": []}]
+    assert waiting == [{"text": f'{render("sys_waiting_on_shift", "fi").text}\n\n{place}', "buttons": []}]
 
 
 @pytest.mark.parametrize(("language", "written", "masked"), [

@@ -255,21 +255,45 @@ def install_publisher(factory: sessionmaker[Session], settings: Settings) -> Pub
 # ---- waiting on the event loop ----
 
 class Subscription:
-    """One listener's interest in one key; a notification between two waits is kept, not lost."""
+    """One listener's interest in one key (and any it adds with `also`); a notification between two
+    waits is kept, not lost, and `take_woken` says which keys were notified."""
 
     def __init__(self, bus: EventBus, key: str) -> None:
         self.bus, self.key = bus, key
+        self.keys = [key]
+        self._woken: set[str] = set()
+        self._entered = False
         self._flag = asyncio.Event()
 
     def __enter__(self) -> Subscription:
-        self.bus._add(self)
+        for key in self.keys:
+            self.bus._add(self, key)
+        self._entered = True
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.bus._remove(self)
+        self._entered = False
+        for key in self.keys:
+            self.bus._remove(self, key)
 
-    def wake(self) -> None:
+    def also(self, key: str) -> None:
+        """Listen to `key` as well, on the same wait (a web chat stream adds the desk while its
+        ticket waits)."""
+        if key in self.keys:
+            return
+        self.keys.append(key)
+        if self._entered:
+            self.bus._add(self, key)
+
+    def wake(self, key: str | None = None) -> None:
+        """`key` was notified; None: every key may have changed (Redis was away)."""
+        self._woken.update(self.keys if key is None else (key,))
         self._flag.set()
+
+    def take_woken(self) -> set[str]:
+        """The keys notified since the last call."""
+        woken, self._woken = self._woken, set()
+        return woken
 
     async def wait(self, timeout: float) -> bool:
         """True when the key was notified (since the last wait), False after `timeout` seconds."""
@@ -288,6 +312,8 @@ class EventBus:
         self.origin = uuid.uuid4().hex
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscriptions: dict[str, set[Subscription]] = {}
+        self._rounds: dict[str, int] = {}  # notifications seen for the keys asked about (`generation`)
+        self._all_rounds = 0
 
     @property
     def degraded(self) -> bool:
@@ -308,6 +334,12 @@ class EventBus:
         """How many listen to `key` now (tests wait for a stream to be listening)."""
         return len(self._subscriptions.get(key, ()))
 
+    def generation(self, key: str) -> int:
+        """A number that grows whenever `key` may have changed (on the loop): whoever caches what
+        it read for a key (the web chat's queue board) reads again once it moves. Counted from
+        the first time a key is asked about, so only those few keys are counted."""
+        return self._rounds.setdefault(key, 0) + self._all_rounds
+
     def notify(self, keys: frozenset[str]) -> None:
         """Thread-safe: wakes the listeners of `keys` on the bus's event loop."""
         self._hand_to_loop(self._wake, keys)
@@ -321,25 +353,28 @@ class EventBus:
 
     def _wake(self, keys: Iterable[str]) -> None:
         for key in keys:
+            if key in self._rounds:
+                self._rounds[key] += 1
             for subscription in self._subscriptions.get(key, ()):
-                subscription.wake()
+                subscription.wake(key)
 
     def _wake_all(self) -> None:
+        self._all_rounds += 1
         for subscriptions in self._subscriptions.values():
             for subscription in subscriptions:
                 subscription.wake()
 
-    def _add(self, subscription: Subscription) -> None:
+    def _add(self, subscription: Subscription, key: str) -> None:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()  # an app run without its lifespan (tests)
-        self._subscriptions.setdefault(subscription.key, set()).add(subscription)
+        self._subscriptions.setdefault(key, set()).add(subscription)
 
-    def _remove(self, subscription: Subscription) -> None:
-        subscriptions = self._subscriptions.get(subscription.key)
+    def _remove(self, subscription: Subscription, key: str) -> None:
+        subscriptions = self._subscriptions.get(key)
         if subscriptions is not None:
             subscriptions.discard(subscription)
             if not subscriptions:
-                del self._subscriptions[subscription.key]
+                del self._subscriptions[key]
 
 
 class RedisEventBus(EventBus):

@@ -10,6 +10,10 @@ Three loops share one PTB application (its bot carries PTB's AIORateLimiter):
 - outbox: every message for a Telegram customer — the assistant's answers, an adviser's reply
   from the console, "the ticket is closed" — is stored as "pending" first and sent from here,
   so a slow or failing Bot API never loses one and a blocked bot marks it undelivered.
+A fourth, slow loop tells waiting customers their place in the queue when it has changed a lot
+(bot/services/queue_position.py: next in line, the place halved, the advisory opened, the estimate
+two bands away; at most once per QUEUE_MESSAGE_INTERVAL per ticket). It only stores "pending"
+messages for the outbox, and one worker at a time runs it (`hold_job`).
 Only private chats are served; in a group the bot says so once and stays quiet.
 
 Several workers may run for one bot on one PostgreSQL database. Each claims a whole chat before it
@@ -28,7 +32,7 @@ import logging
 import signal
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -64,12 +68,12 @@ from bot.locales import render, ui_strings
 from bot.messages import Button, InboundMessage, OutboundMessage
 from bot.models import Conversation, TelegramChat, TelegramUpdate
 from bot.models import Message as StoredMessage
-from bot.services import events, metrics
+from bot.services import events, metrics, queue_position
 from bot.services.attachments import NewAttachment
 from bot.services.conversations import do_answer_locally, do_receive_message
 from bot.services.delivery import do_mark_undelivered
 from bot.services.guidance import GuidanceContext
-from bot.services.jobs import Claims
+from bot.services.jobs import Claims, hold_job
 from bot.services.rasa import RasaClient
 from bot.services.translation import Translator
 from integrations.telegram import delivery, intake
@@ -83,6 +87,9 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 COMMANDS = ("start", "language", "human", "help")
 CHATS_AT_ONCE = 16  # chats a worker processes, and chats it sends to, side by side
 POLLER = "poll"  # the claim of the one worker that long-polls
+QUEUE_PASS_SECONDS = 30.0  # how often waiting customers' places are looked at
+QUEUE_MESSAGE_INTERVAL: timedelta = queue_position.TELEGRAM_MIN_INTERVAL  # at most one place message per ticket in this
+QUEUE_JOB = "telegram.queue_updates"
 
 
 def update_key(chat_id: int | None, update_id: int) -> str:
@@ -178,7 +185,7 @@ class TelegramWorker:
         await self.start()
         if self._stop.is_set():
             return
-        loops = [self._process_loop(), self._outbox_loop()]
+        loops = [self._process_loop(), self._outbox_loop(), self._queue_loop()]
         if self.settings.telegram_mode != "webhook":
             loops.append(self._poll_loop())
         try:
@@ -482,6 +489,30 @@ class TelegramWorker:
         kind = next((k for k in ("sticker", "location", "contact", "video", "animation", "poll", "venue")
                      if getattr(message, k, None)), "message")
         await self._local_turn(self._inbound(update, f"({kind})"), "sys_telegram_unsupported")
+
+    # --- the place in the queue ----------------------------------------------------------------
+
+    async def _queue_loop(self) -> None:
+        while not self._stop.is_set():
+            await self._pause(self._stop, QUEUE_PASS_SECONDS)
+            if self._stop.is_set():
+                return
+            try:
+                queued = await asyncio.to_thread(self._queue_pass)
+            except Exception as exc:  # the database away: the next pass tries again
+                log.warning("telegram.queue_updates_failed error=%s", type(exc).__name__)
+                continue
+            if queued:
+                self._outbox_waiting.set()
+
+    def _queue_pass(self) -> int:
+        """Queue the place messages that are due, in the one worker that holds the job now."""
+        with hold_job(self.factory.kw["bind"], QUEUE_JOB) as mine:
+            if not mine:
+                return 0
+            with self.factory() as db:
+                return queue_position.do_queue_updates(db, _now(), self.context.hours,
+                                                       min_interval=QUEUE_MESSAGE_INTERVAL)
 
     # --- outbox -----------------------------------------------------------------------------
 

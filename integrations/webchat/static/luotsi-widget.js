@@ -65,6 +65,7 @@
     ".luotsi-head select{background:#fff;color:#1b1b1b;border:0;border-radius:6px;padding:3px 4px;font:inherit;font-size:.85rem;max-width:8.5em}",
     ".luotsi-buttons button:disabled{color:#4a4f55;border-color:#8a9099;cursor:default}",
     "@media (max-width:480px),(max-height:560px){.luotsi-floating{inset:0;width:100vw;height:100vh;height:100dvh;border-radius:0;border:0}.luotsi-floating:not([hidden])~.luotsi-launch{display:none}.luotsi-note{font-size:.75rem;padding:4px 10px 0}.luotsi-head{padding:6px 10px;gap:6px}.luotsi-head h2{font-size:.9rem;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.luotsi-restart{font-size:0 !important}.luotsi-restart::before{content:'\\21bb';font-size:1.1rem}.luotsi-form{padding:6px}}",
+    ".luotsi-queue{margin:0;padding:6px 14px;font-size:.85rem;background:#eef3fa;color:#1b1b1b;border-top:1px solid #dde1e6}.luotsi-queue:empty{padding:0;border:0}",
     ".luotsi-typing{padding:0 14px 6px;color:#555;font-size:.85rem;min-height:1.3em;background:#f5f7fa}",
     ".luotsi-form{display:flex;gap:8px;padding:10px;border-top:1px solid #dde1e6}",
     ".luotsi-form textarea{flex:1;resize:none;font:inherit;padding:8px;border:1px solid #8a9099;border-radius:8px;min-height:44px;max-height:140px}",
@@ -78,7 +79,7 @@
   ].join("\n");
 
   var strings = {}, stringsLang = null;
-  var root, panel, logEl, typingEl, input, sendBtn, titleEl, restartBtn, closeBtn, launchBtn, introEl, privacyEl, liveEl, picker;
+  var root, panel, logEl, typingEl, input, sendBtn, titleEl, restartBtn, closeBtn, launchBtn, introEl, privacyEl, liveEl, picker, queueEl;
 
   function t(key, fallback) { return strings[key] || fallback; }
 
@@ -255,6 +256,7 @@
       // an adviser's answer is on its way to this conversation: a new one would lose it
       if (state.handoff && !window.confirm(t("restart_confirm", "An adviser will answer in this conversation. Start a new one anyway?"))) return;
       if (source) { source.close(); source = null; }
+      queueEl.textContent = "";
       state = { id: newId(), language: state.language, log: [], open: true, handoff: false, lastId: 0 }; save();
       logEl.textContent = ""; introEl.hidden = false; input.focus();
     });
@@ -273,6 +275,9 @@
     privacyEl = el("p", "luotsi-note");
     logEl = el("div", "luotsi-log"); logEl.setAttribute("role", "log"); logEl.setAttribute("tabindex", "0");
     typingEl = el("div", "luotsi-typing"); typingEl.setAttribute("aria-hidden", "true");
+    // the place in the queue while a ticket waits: one line, replaced as it changes, read out politely
+    queueEl = el("p", "luotsi-queue"); queueEl.setAttribute("role", "status"); queueEl.setAttribute("aria-live", "polite");
+    queueEl.setAttribute("aria-atomic", "true"); queueEl.setAttribute("dir", "auto");
     var form = el("form", "luotsi-form");
     input = el("textarea"); input.rows = 1; input.maxLength = 5000; input.name = "message";
     sendBtn = el("button", "luotsi-send"); sendBtn.type = "submit";
@@ -282,7 +287,7 @@
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit")); }
     });
     panel.appendChild(head); panel.appendChild(introEl); panel.appendChild(privacyEl);
-    panel.appendChild(logEl); panel.appendChild(typingEl); panel.appendChild(form);
+    panel.appendChild(logEl); panel.appendChild(queueEl); panel.appendChild(typingEl); panel.appendChild(form);
     root.appendChild(liveEl);
 
     var host = inlineTarget && document.querySelector(inlineTarget);
@@ -320,8 +325,13 @@
       var entry = { from: data.sender === "adviser" ? "adviser" : "bot", text: data.text, buttons: data.buttons || [], lang: state.language,
                     marker: data.marker || null, original: data.original || null, originalLabel: data.original_label || null };
       state.log.push(entry); addMessage(entry, true);
-      if (data.handler === "bot") { state.handoff = false; source.close(); source = null; }
+      if (data.handler === "bot") { state.handoff = false; source.close(); source = null; queueEl.textContent = ""; }
       save();
+    });
+    source.addEventListener("queue", function (e) {
+      var data; try { data = JSON.parse(e.data); } catch (err) { return; }
+      if (queueEl.textContent !== (data.text || "")) queueEl.textContent = data.text || "";
+      if (data.text) queueEl.setAttribute("lang", state.language || "en");
     });
   }
 
