@@ -4,10 +4,15 @@ other tests use keeps running."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 class TcpProxy:
@@ -91,30 +96,19 @@ class ProxyProcess:
     would look slow to the processes using it). SIGUSR1 cuts it, SIGUSR2 brings it back."""
 
     def __init__(self, target: tuple[str, int]) -> None:
-        import subprocess
-        import sys
-
-        from pathlib import Path
-
         self.process = subprocess.Popen([sys.executable, "-m", "tests.tcp_proxy", target[0], str(target[1])],
                                         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
         assert self.process.stdout is not None
         self.port = int(self.process.stdout.readline())
 
     def _signal(self, signum: int) -> None:
-        import time
-
         self.process.send_signal(signum)
         time.sleep(0.2)  # the signal is handled between two accepts
 
     def down(self) -> None:
-        import signal
-
         self._signal(signal.SIGUSR1)
 
     def up(self) -> None:
-        import signal
-
         self._signal(signal.SIGUSR2)
 
     def stop(self) -> None:
@@ -123,10 +117,6 @@ class ProxyProcess:
 
 
 def _main() -> None:
-    import signal
-    import sys
-    import time
-
     proxy = TcpProxy((sys.argv[1], int(sys.argv[2])))
     proxy.up()
     print(proxy.port, flush=True)
