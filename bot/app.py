@@ -30,6 +30,7 @@ from bot.services.service_needs import load_rules
 from bot.services.translation import Translator
 from bot.services.waiting import with_answered_notice
 from bot.web import employer as employer_web
+from bot.web import feedback as feedback_web
 from integrations.email.delivery import EmailDeliverer
 from integrations.email.notice import NoticeMailer
 from integrations.phone import api as phone_api
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(employer.router)
     app.include_router(employer_web.router)
+    app.include_router(feedback_web.router)
     console.install(app)
     app.include_router(webchat_api.router)
     app.include_router(webchat_live.router)

@@ -130,7 +130,7 @@ def test_full_cycle_reply_close_and_back_to_the_assistant(app_client: TestClient
     r = app_client.post("/api/chat", json={"conversation_id": "cycle", "text": "kiitos, vielä yksi kysymys"})
     assert r.json()["replies"][0]["text"] == render("sys_unavailable", "fi").text
     kinds = [e.kind for e in db.query(TicketEvent).filter_by(ticket_id=ticket_id).order_by(TicketEvent.id)]
-    assert kinds == ["created", "claimed", "replied", "viewed", "closed"]
+    assert kinds == ["created", "claimed", "replied", "viewed", "closed", "csat_asked"]  # bot/services/csat.py
 
 
 def test_asking_again_within_a_week_reopens(app_client: TestClient, db: Session) -> None:

@@ -283,8 +283,9 @@ def test_a_bot_api_outage_delays_messages_but_loses_none_and_keeps_their_order(t
         assert [s["text"].split("\n")[1] for s in sent] == ["reply 0", "reply 1", "reply 2"]
         closed = client.post(f"/api/tickets/{ticket_id}/close", headers=auth, json={"outcome": "answered"})
         assert closed.status_code == 200
-        notice = tg.api.wait_sent(chat, before + 4)[-1]
+        notice, asked = tg.api.wait_sent(chat, before + 5)[before + 3:]  # and the satisfaction question after it
         assert notice["text"] == escaped("sys_ticket_closed", "en")
+        assert asked["text"] == escaped("sys_csat_question", "en")
     finally:
         client.__exit__(None, None, None)
 

@@ -24,6 +24,7 @@ from bot.schemas.tickets import (
     QueueList,
     QueuePublic,
     ReplyRequest,
+    SatisfactionPublic,
     TicketList,
     TicketPublic,
     TranscriptEntry,
@@ -108,6 +109,9 @@ def to_public(session: Session, ticket: Ticket, *, transcript: bool, masked: boo
         consent=ticket.consent, assessment=ticket.assessment, intake=ticket.intake, assigned_to=assigned, outcome=ticket.outcome,
         created_at=ticket.created_at, claimed_at=ticket.claimed_at, closed_at=ticket.closed_at,
         due_at=ticket.due_at, attempts=ticket.attempts, transcript=entries,
+        satisfaction=SatisfactionPublic(asked_at=ticket.csat_asked_at, score=ticket.csat_score,
+                                        comment=ticket.csat_comment, answered_at=ticket.csat_answered_at)
+        if ticket.csat_asked_at is not None else None,
     )
 
 
@@ -248,8 +252,8 @@ def create_transfer(ticket_id: str, body: TransferRequest, me: Me, session: Db) 
 def create_close(ticket_id: str, body: CloseRequest, me: Me, session: Db, request: Request) -> TicketPublic:
     now = _now()
     ticket = svc.access_ticket_by_adviser(session, ticket_id, me, now, for_change=True)
-    ticket, notice = svc.do_close(session, ticket, me, body.outcome, now)
-    if notice is not None:
+    ticket, notices = svc.do_close(session, ticket, me, body.outcome, now)
+    for notice in notices:
         do_deliver_reply(session, request.app.state.deliverers, ticket, notice, now)
     return to_public(session, ticket, transcript=False)
 

@@ -695,8 +695,8 @@ def create_close_page(ticket_id: str, request: Request, session: Db,
     def act(ticket: Ticket, me: Adviser, now: datetime) -> str:
         if confirm != "yes":  # closing is confirmed, not one stray click (the form's checkbox)
             return "confirm_close"
-        ticket, notice = svc.do_close(session, ticket, me, outcome, now)
-        if notice is not None:
+        ticket, notices = svc.do_close(session, ticket, me, outcome, now)
+        for notice in notices:
             do_deliver_reply(session, request.app.state.deliverers, ticket, notice, now)
         return "closed"
     return _ticket_action(request, session, ticket_id, csrf, act)

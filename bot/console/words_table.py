@@ -105,6 +105,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "Count": ("Määrä", "Antal"),
     "Created": ("Luotu", "Skapat"),
     "Customer": ("Asiakas", "Kund"),
+    "Customer satisfaction": ("Asiakastyytyväisyys", "Kundnöjdhet"),
+    "{score} of 5": ("{score}/5", "{score} av 5"),
+    "Comment:": ("Kommentti:", "Kommentar:"),
+    "Asked, not answered": ("Kysytty, ei vastattu", "Frågat, inte besvarat"),
     (
         "Customers' messages are machine-translated into it when a translation is possible; each message "
         "shows whether it was."

@@ -34,6 +34,16 @@ class TranscriptEntry(BaseModel):
     created_at: datetime
 
 
+class SatisfactionPublic(BaseModel):
+    """The customer's answer to the question after the close (bot/services/csat.py)."""
+
+    asked_at: datetime
+    score: int | None = Field(default=None, description="1 (not at all satisfied) to 5 (very satisfied); "
+                              "None while not answered")
+    comment: str | None = None
+    answered_at: datetime | None = None
+
+
 class TicketPublic(BaseModel):
     id: str
     channel: str
@@ -57,6 +67,7 @@ class TicketPublic(BaseModel):
     closed_at: datetime | None
     due_at: datetime | None = None  # a callback's due time
     attempts: int = 0  # a callback's failed calls so far
+    satisfaction: SatisfactionPublic | None = None  # None: the customer was not asked
     transcript: list[TranscriptEntry] = []
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.locales import UnknownKey, render, topic_title
 from bot.messages import Button, InboundMessage, OutboundMessage, TicketRef, Turn
 from bot.models import Conversation, Message, Ticket, TicketEvent
-from bot.services import guidance, metrics
+from bot.services import csat, guidance, metrics
 from bot.services.attachments import NewAttachment, do_keep_attachment
 from bot.services.employer_flow import topic_of as intake_topic
 from bot.services.guidance import GuidanceContext
@@ -174,6 +174,7 @@ class Prepared:
     first: bool = False  # the conversation began with this message: its first answer discloses the AI
     guidance: dict[str, bool] | None = None  # {"finishes": …} while a guided conversation runs
     waiting: OutboundMessage | None = None  # for a message to an adviser: "kept; an adviser answers …"
+    local: OutboundMessage | None = None  # the hub's own answer (the satisfaction question): no Rasa
 
 
 _sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, anyio.CapacityLimiter]] = \
@@ -225,6 +226,13 @@ def begin_turn(session: Session, message: InboundMessage, *, now: datetime,
             prepared.waiting = do_answer_waiting(session, conversation, message.text, language, now, context)
             if prepared.waiting is not None:
                 _store_replies(session, conversation, [prepared.waiting], language, now, reply_status)
+        session.commit()
+        return prepared
+    # a score, Skip or the comment after the score (bot/services/csat.py): answered here, never by Rasa
+    prepared.local = csat.do_answer_in_chat(session, conversation, inbound, message.text, language, now)
+    if prepared.local is not None:
+        inbound.status = "answered"
+        _store_replies(session, conversation, [prepared.local], language, now, reply_status)
         session.commit()
         return prepared
     if conversation.guidance and context is not None:
@@ -413,8 +421,8 @@ async def do_receive_message(
     try:
         prepared = await in_db(factory, lambda s: begin_turn(s, message, now=now, context=context,
                                                              reply_status=reply_status))
-        if prepared.for_adviser:
-            replies = (prepared.waiting,) if prepared.waiting is not None else ()
+        if prepared.for_adviser or prepared.local is not None:
+            replies = tuple(r for r in (prepared.waiting, prepared.local) if r is not None)
             return Turn(conversation_id=prepared.conversation_id, language=prepared.language, replies=replies)
         return await _ask_and_finish(factory, rasa, prepared, now=now, context=context, reply_status=reply_status,
                                      translator=translator)

@@ -10,7 +10,7 @@ conversation that merely mentions the key is not searched.
 
 Erasure deletes conversations, messages, files, raw mail, phone calls and Telegram records. A
 ticket is kept for the desk's statistics with its personal fields emptied (contact, summary,
-assessment, an employer's intake, event details), and so is its conversation as an empty shell ("erased:<id>") that
+assessment, an employer's intake, the satisfaction comment — the score stays —, event details), and so is its conversation as an empty shell ("erased:<id>") that
 the ticket points to. Rasa forgets the conversations after the commit (best effort), so no
 database transaction waits for Rasa.
 """
@@ -275,6 +275,8 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
             "topic": t.topic, "summary": t.summary, "contact": t.contact, "consent": t.consent,
             "assessment": t.assessment, "intake": t.intake, "outcome": t.outcome, "created_at": _iso(t.created_at),
             "claimed_at": _iso(t.claimed_at), "closed_at": _iso(t.closed_at), "due_at": _iso(t.due_at),
+            "satisfaction": {"asked_at": _iso(t.csat_asked_at), "score": t.csat_score, "comment": t.csat_comment,
+                             "answered_at": _iso(t.csat_answered_at)},
             "events": by_ticket.get(t.id, []), "notes": notes_by_ticket.get(t.id, [])} for t in tickets],
         "mail": [{
             "id": m.id, "message_id": m.message_id, "mailbox": m.mailbox, "sender": m.sender, "subject": m.subject,
@@ -356,7 +358,7 @@ def _erase_tickets(session: Session, conversation_ids: set[str]) -> tuple[int, i
     events = 0
     for part in chunks(ticket_ids):
         session.execute(update(Ticket).where(Ticket.id.in_(part))
-                        .values(contact=None, summary=None, assessment=None, intake=None)
+                        .values(contact=None, summary=None, assessment=None, intake=None, csat_comment=None)
                         .execution_options(synchronize_session=False))
         result = session.execute(update(TicketEvent).where(TicketEvent.ticket_id.in_(part)).values(data=None)
                                  .execution_options(synchronize_session=False))

@@ -526,10 +526,10 @@ def do_close(session: Session, ticket: Ticket, adviser: Adviser, outcome: str,
                          language=conversation.language, status="sent", created_at=now)
         session.add(notice)
         notices.append(notice)
-        asked = csat.do_ask(session, ticket, conversation, outcome, now)
-        if asked is not None:
-            notices.append(asked)
     _event(session, ticket, "closed", now, adviser, outcome=outcome)
+    asked = csat.do_ask(session, ticket, conversation, outcome, now) if conversation is not None else None
+    if asked is not None:
+        notices.append(asked)
     session.commit()
     return ticket, notices
 

@@ -1,4 +1,6 @@
-"""An adviser's reply to an e-mail ticket goes out as a proper e-mail in the customer's thread."""
+"""An adviser's reply to an e-mail ticket goes out as a proper e-mail in the customer's thread; the
+satisfaction question after the close goes out there too, its score buttons rendered as a link to
+the one-question page (bot/services/csat.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.locales import render
 from bot.models import Conversation, MailMessage, Message, Ticket
+from bot.services import csat
 from bot.services.delivery import DeliveryFailed
 from bot.services.interpreting import outgoing_view, with_marker
 from integrations.email import outgoing
@@ -32,11 +35,18 @@ class EmailDeliverer:
         if ticket_tag(ticket.id) not in subject:
             subject = f"{subject} {ticket_tag(ticket.id)}"
         conversation = session.get(Conversation, ticket.conversation_id)
-        body = with_marker(outgoing_view(message, conversation.language if conversation else None))
+        language = conversation.language if conversation else None
+        asking = csat.is_question(message)
+        if asking:  # the question's score buttons, rendered for e-mail: a link to the one-question page
+            token = csat.do_issue_link(session, ticket, message.created_at)
+            link = f"{self.settings.base_url.rstrip('/')}/feedback/{token}"
+            body = render("sys_csat_mail", message.language or language, link=link, ticket=ticket.id).text
+        else:
+            body = with_marker(outgoing_view(message, language))
         try:
             mail = outgoing.new_message(sender=str(contact.get("mailbox") or last.mailbox), to=to, subject=subject,
                                         body=body, in_reply_to=last.message_id,
-                                        references=tuple(m.message_id for m in thread[:-1]))
+                                        references=tuple(m.message_id for m in thread[:-1]), auto=asking)
             outgoing.send(self.settings, mail)
         except outgoing.SendFailed as exc:
             raise DeliveryFailed(str(exc)) from exc

@@ -94,12 +94,18 @@ def language_of_callback(data: str) -> str | None:
     return code if code in dict(LANGUAGE_CHOICES) else None
 
 
+SCALE_TITLE = 2  # buttons titled this short are a scale (the satisfaction question's 1–5): one row
+
+
 def keyboard(buttons: Sequence[dict[str, Any]]) -> list[list[dict[str, str]]] | None:
-    """Rasa's buttons as an inline keyboard, one per row (their titles are whole phrases)."""
-    rows = [[{"text": str(b.get("title") or "")[:64] or "…",
-              "callback_data": callback_data(str(b.get("title") or ""), str(b.get("payload") or ""))}]
+    """Rasa's buttons as an inline keyboard, one per row (their titles are whole phrases); a scale
+    of short titles side by side on one row."""
+    keys = [{"text": str(b.get("title") or "")[:64] or "…",
+             "callback_data": callback_data(str(b.get("title") or ""), str(b.get("payload") or ""))}
             for b in buttons]
-    return rows or None
+    if 1 < len(keys) <= 8 and all(len(k["text"]) <= SCALE_TITLE for k in keys):
+        return [keys]
+    return [[k] for k in keys] or None
 
 
 def render(text: str, buttons: Sequence[dict[str, Any]] | None = None, *, label: str | None = None) -> list[Part]:
