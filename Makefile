@@ -10,13 +10,13 @@ HUB := .venv/bin
 RASA := .venv-rasa/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test lint unit rasa-test eval bench bench-cluster bench-desk bench-mail bench-telegram bench-phone model chromium haproxy services lock clean
+.PHONY: help run test lint unit rasa-test eval bench bench-cluster bench-desk bench-queue bench-mail bench-telegram bench-phone model chromium haproxy services lock clean
 
 help:
 	@echo "make run    set up everything and start Luotsi (web chat on http://127.0.0.1:8000/)"
 	@echo "make test   set up everything and run lint, type checks and the whole test suite"
 	@echo "make eval   language-identification and NLU quality reports (docs/quality.md)"
-	@echo "make bench  benchmarks (docs/benchmarks.md); make bench-cluster, bench-desk, bench-mail, bench-telegram, bench-phone"
+	@echo "make bench  benchmarks (docs/benchmarks.md); make bench-cluster, bench-desk, bench-queue, bench-mail, bench-telegram, bench-phone"
 
 .venv/.stamp: requirements/hub.lock pyproject.toml
 	@test -n "$(PY312)" || { echo "Python 3.12 not found (pyenv install 3.12)"; exit 1; }
@@ -85,6 +85,9 @@ bench-cluster: model haproxy services
 
 bench-desk: model services
 	@$(HUB)/python scripts/bench_desk.py
+
+bench-queue: .venv/.stamp
+	@$(HUB)/python scripts/bench_queue.py
 
 bench-mail: .venv/.stamp services
 	@$(HUB)/python scripts/bench_mail.py
