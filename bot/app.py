@@ -18,6 +18,7 @@ from bot.config import Settings, get_settings
 from bot.console import pages as console
 from bot.db import make_engine, make_sessionmaker, migrate
 from bot.locales import catalogues
+from bot.services import employer_flow, employer_texts
 from bot.services.auth import LoginThrottle
 from bot.services.conversations import TurnGate
 from bot.services.events import install_change_events, make_event_bus
@@ -44,6 +45,8 @@ from nlu import langid
 def warm_up_texts() -> None:
     for code in catalogues():
         guidance_texts(code)
+        employer_texts.texts(code)
+        employer_flow.texts(code)
     load_rules()
 
 

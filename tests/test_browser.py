@@ -47,7 +47,7 @@ def test_arabic_question_gets_rtl_arabic_answer(stack, page: Page) -> None:  # t
     assert page.locator(".luotsi").get_attribute("dir") == "rtl"
     assert page.locator(".luotsi").get_attribute("lang") == "ar"
     # the screen-reader live region announced the answer
-    expect(page.locator("[aria-live=polite]")).to_contain_text(expected[:20])
+    expect(page.locator(".luotsi-sr[aria-live=polite]")).to_contain_text(expected[:20])
     # the chrome follows the detected language
     expect(page.locator(".luotsi-send")).to_have_text(_ui("ar", "send"))
 

@@ -82,7 +82,12 @@ def test_from_start_to_an_advisers_reply(stack, bot_api, language: str, chat: in
     closed = httpx.post(f"{hub}/api/tickets/{ticket['id']}/close", headers=auth, json={"outcome": "answered"},
                         timeout=10)
     assert closed.status_code == 200
-    assert bot_api.wait_sent(chat, 6)[-1]["text"] == _text("sys_ticket_closed", language)
+    # the closing notice, then the one satisfaction question (1–5 as one keyboard row)
+    closing, question = bot_api.wait_sent(chat, 7)[5:7]
+    assert closing["text"] == _text("sys_ticket_closed", language)
+    assert html.unescape(question["text"]).startswith(_text("sys_csat_question", language).split("\n")[0][:40])
+    assert [b["callback_data"] for row in question["reply_markup"]["inline_keyboard"] for b in row][:5] == [
+        f"/csat {n}" for n in range(1, 6)]
 
 
 def test_the_self_assessment_works_with_telegram_buttons(stack, bot_api) -> None:  # type: ignore[no-untyped-def]

@@ -70,7 +70,7 @@ class RasaClient:
         if self._client is None:
             self._client = httpx.Client(
                 base_url=self.base_url,
-                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 0.5)),
+                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 1.0)),
                 limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
             )
         return self._client
@@ -80,7 +80,7 @@ class RasaClient:
         if self._async is None:
             self._async = httpx.AsyncClient(
                 base_url=self.base_url,
-                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 0.5)),
+                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 1.0)),
                 limits=httpx.Limits(max_connections=self.max_connections,
                                     max_keepalive_connections=self.max_connections),
             )
