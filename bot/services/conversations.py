@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,18 +138,34 @@ def _receive(session: Session, message: InboundMessage, now: datetime, commit: b
 
 
 class TurnGate:
-    """How many assistant turns one process has in flight, with a bound.
+    """How many assistant turns one process has in flight, with a bound that follows how fast the
+    turns come back.
 
-    Touched only from the event loop's thread, so a plain counter is enough. Beyond the bound a
-    turn is answered at once with the busy notice instead of waiting for Rasa in a queue."""
+    Touched only from the event loop's thread, so plain numbers are enough. Beyond the bound a
+    turn is answered at once with the busy notice instead of waiting for Rasa in a queue.
 
-    def __init__(self, limit: int) -> None:
+    The bound adapts (additive increase, multiplicative decrease, as TCP and the common
+    concurrency limiters do): while the turns' recent duration (a moving average) stays under
+    `target` seconds the bound grows — by one for every two turns in time — up to `limit`
+    (LUOTSI_MAX_TURNS); when it goes over, the bound shrinks by a tenth, at most once per `target`
+    seconds and never under `floor`. So on a slow machine or with a struggling Rasa,
+    fewer turns wait in Rasa's queue — those get their real answer in time — and the rest hear
+    "busy, your message is kept" at once, instead of everyone waiting past the target."""
+
+    def __init__(self, limit: int, *, target: float = 1.0, floor: int = 4,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = max(1, limit)
+        self.floor = min(self.limit, max(1, floor))
+        self.target = target
+        self.clock = clock
+        self.bound = float(self.limit)
+        self.recent: float | None = None  # moving average of the turns' durations, seconds
+        self.cut_at = float("-inf")
         self.in_flight = 0
 
     @property
     def saturated(self) -> bool:
-        return self.in_flight >= self.limit
+        return self.in_flight >= int(self.bound)
 
     def try_enter(self) -> bool:
         if self.saturated:
@@ -156,8 +173,18 @@ class TurnGate:
         self.in_flight += 1
         return True
 
-    def leave(self) -> None:
+    def leave(self, seconds: float | None = None) -> None:
         self.in_flight = max(0, self.in_flight - 1)
+        if seconds is None:
+            return
+        self.recent = seconds if self.recent is None else 0.8 * self.recent + 0.2 * seconds
+        if self.recent > self.target:
+            # at most one cut per `target` seconds: the turns already in flight were let in before it
+            if self.clock() - self.cut_at >= self.target:
+                self.bound = max(float(self.floor), self.bound * 0.9)
+                self.cut_at = self.clock()
+        else:
+            self.bound = min(float(self.limit), self.bound + 0.5)
 
 
 @dataclass
@@ -418,6 +445,7 @@ async def do_receive_message(
     """
     if gate is not None and not gate.try_enter():
         return await in_db(factory, lambda s: busy_turn(s, message, now=now, reply_status=reply_status))
+    started = time.monotonic()
     try:
         prepared = await in_db(factory, lambda s: begin_turn(s, message, now=now, context=context,
                                                              reply_status=reply_status))
@@ -428,7 +456,7 @@ async def do_receive_message(
                                      translator=translator)
     finally:
         if gate is not None:
-            gate.leave()
+            gate.leave(time.monotonic() - started)
 
 
 async def _ask_and_finish(factory: sessionmaker[Session], rasa: RasaClient, prepared: Prepared, *, now: datetime,
