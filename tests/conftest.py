@@ -181,3 +181,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory, relay: tuple[str, MailCaptur
         raise
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, shared by a test module's browser tests (tests/test_browser*.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import ARGS, CHROMIUM
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.config import Settings
 from bot.console.words import gettext
@@ -17,20 +17,12 @@ from bot.services import shifts
 from bot.services.tickets import do_handoff
 from tests import factories as f
 from tests.conftest import running_hub
-from tests.test_browser import ARGS, CHROMIUM, _axe_serious
+from tests.test_browser import _axe_serious
 
 pytestmark = [pytest.mark.browser]
 
 HOURS = shifts.OpeningHours.parse("mon-fri 08:00-16:00")
 fi = gettext("fi")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -8,25 +8,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.config import Settings
 from bot.console.words import gettext
 from tests import factories as f
 from tests.conftest import running_hub
-from tests.test_browser import ARGS, CHROMIUM
 from tests.test_insights import HKI, QUESTIONS, _customer, _first_open_day, _seed_week
 
 pytestmark = [pytest.mark.browser]
 fi = gettext("fi")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from bot.services.tickets import do_handoff
 from tests import factories as f
 from tests.conftest import MailCapture, running_hub
 from tests.test_browser import _axe_serious
-from tests.test_browser import browser as browser  # the fixture: one Chromium for the module
 from tests.test_chat_decisions import rasa_deciding
 from tests.test_waiting_contact import ASKING, HANDOFF
 
