@@ -157,7 +157,9 @@ def test_hundreds_of_abandoned_requests_leak_nothing(tmp_path: Path, rasa: str, 
     with running_hub(settings) as (url, app):
         async def abandon() -> list[str]:
             ids: list[str] = []
-            async with httpx.AsyncClient(base_url=url, timeout=0.5,
+            # each request is sent whole (connecting and writing may take their time on a loaded
+            # machine); the client gives up only while it waits for the answer
+            async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(0.5, connect=10.0, write=10.0, pool=10.0),
                                          limits=httpx.Limits(max_connections=400)) as client:
                 async def one() -> None:
                     cid = uuid.uuid4().hex
