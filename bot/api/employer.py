@@ -54,11 +54,16 @@ def languages_of(body: dict[str, Any]) -> str:
     return (langid.normalise_hint(hint) if isinstance(hint, str) else None) or "en"
 
 
-def check_rate(request: Request, language: str) -> None:
-    """429 in the request's language when one address sends too many forms (loopback is not counted:
-    the reverse proxy and the hub's own tools come from there)."""
+def within_rate(request: Request) -> bool:
+    """Whether this address may send another intake (API or web form) now; loopback is not counted:
+    the reverse proxy and the hub's own tools come from there."""
     client = request.client.host if request.client else None
-    if client is not None and not is_loopback(client) and not employer_limits(request).allow(client):
+    return client is None or is_loopback(client) or employer_limits(request).allow(client)
+
+
+def check_rate(request: Request, language: str) -> None:
+    """429 in the request's language when one address sends too many forms."""
+    if not within_rate(request):
         raise BadInput("too_many_requests", "sys_error_rate_limited", language, status=429)
 
 

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from bot.api.ratelimit import is_loopback
+from bot.api.employer import within_rate
 from bot.services import employer as svc
 from bot.services.employer_texts import error_text, field_label, text
 
@@ -91,8 +91,7 @@ async def _submit(request: Request, kind: str) -> Response:
     lang = form_language(request)
     form = await request.form()
     values = {k: str(v)[:5000] for k, v in list(form.items())[:MAX_FIELDS] if isinstance(v, str)}
-    client = request.client.host if request.client else None
-    if client is not None and not is_loopback(client) and not request.app.state.employer_limits.allow(client):
+    if not within_rate(request):
         return _form(request, kind, values=values, status=429, notice=text("errors", "too_many", lang))
     now = datetime.now(timezone.utc)
     check = svc.check_assignment if kind == "assignment" else svc.check_change_notice
