@@ -58,6 +58,17 @@ def languages() -> list[str]:
     return list(catalogues())
 
 
+@lru_cache(maxsize=64)
+def folder_texts(folder: Path, language: str | None) -> dict[str, Any]:
+    """One language's file of a per-language text folder (bot/locales/guidance, employer,
+    employer_flow): `<folder>/<language>.yml`, English for a language without its own file."""
+    path = folder / f"{language}.yml"
+    if not language or not language.isalpha() or not path.exists():
+        path = folder / "en.yml"
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data
+
+
 def fill(text: str, values: dict[str, Any]) -> str:
     """`{name}` placeholders replaced by their values (the catalogues' one template rule)."""
     for key, value in values.items():

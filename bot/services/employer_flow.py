@@ -30,10 +30,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy.orm import Session
 
-from bot.locales import HELSINKI, fill
+from bot.locales import HELSINKI, fill, folder_texts
 from bot.messages import Button, OutboundMessage, TicketRef
 from bot.models import Conversation
 from bot.services import employer
@@ -109,14 +108,9 @@ class _Wrong(Exception):
 
 # --- texts ----------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=16)
 def texts(language: str | None) -> dict[str, Any]:
     """A language's texts; English for a language without its own file."""
-    path = TEXTS_DIR / f"{language}.yml"
-    if not language or not language.isalpha() or not path.exists():
-        path = TEXTS_DIR / "en.yml"
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return data
+    return folder_texts(TEXTS_DIR, language)
 
 
 def _t(lang: str, section: str, key: str, /, **values: Any) -> str:

@@ -9,13 +9,10 @@ from the main catalogue (bot/locales/<lang>.yml).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from bot.locales import catalogues, fill, render
+from bot.locales import catalogues, fill, folder_texts, render
 
 if TYPE_CHECKING:
     from bot.services.employer import FieldError, Submitted
@@ -34,11 +31,8 @@ def language_of(requested: Any) -> str:
     return code if code in authored() else FALLBACK
 
 
-@lru_cache(maxsize=16)
 def texts(language: str) -> dict[str, Any]:
-    path = EMPLOYER_DIR / f"{language_of(language)}.yml"
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return data
+    return folder_texts(EMPLOYER_DIR, language_of(language))
 
 
 def text(section: str, key: str, language: str | None, **values: Any) -> str:

@@ -4,25 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bot.locales import fill
+from bot.locales import fill, folder_texts
 from bot.services.service_needs import NeedsMap, do_map
 
 GUIDANCE_DIR = Path(__file__).resolve().parent.parent / "locales" / "guidance"
 
 
-@lru_cache(maxsize=16)
 def guidance(language: str | None) -> dict[str, Any]:
-    path = GUIDANCE_DIR / f"{language}.yml"
-    if not language or not language.isalpha() or not path.exists():
-        path = GUIDANCE_DIR / "en.yml"
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return data
+    return folder_texts(GUIDANCE_DIR, language)
 
 
 def reason_text(key: str, language: str | None, **values: str) -> str:
