@@ -25,6 +25,7 @@ from bot.services.events import install_change_events, make_event_bus
 from bot.services.guidance import GuidanceContext
 from bot.services.guidance_texts import guidance as guidance_texts
 from bot.services.metrics import load_response_targets
+from bot.services.quick_claim import QuickClaims
 from bot.services.rasa import RasaClient
 from bot.services.rasa_store import TrackerForgetter
 from bot.services.service_needs import load_rules
@@ -62,7 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # turns would otherwise parse every catalogue once per thread, all at the same time.
         await run_in_threadpool(warm_up_texts)
         await app.state.events.start()
+        if app.state.quick_claims is not None:
+            await app.state.quick_claims.open()
         yield
+        if app.state.quick_claims is not None:
+            await app.state.quick_claims.aclose()
         await app.state.events.aclose()
         await app.state.rasa.aclose()
         app.state.forget.close()
@@ -81,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # what this hub's sessions commit wakes the live streams (here, and on other hubs through Redis)
     app.state.events = make_event_bus(settings)
     install_change_events(app.state.sessionmaker, app.state.events)
+    # claim-next in one statement on PostgreSQL (the advisory's busiest write); None: the full path
+    app.state.quick_claims = (QuickClaims(settings.database_url, app.state.events)
+                              if engine.dialect.name == "postgresql" else None)
     app.state.login_throttle = LoginThrottle()
     # channels whose replies must be pushed; the web chat pulls its own over its live stream. A web
     # or Telegram customer who left an e-mail address while waiting also gets one notice e-mail.

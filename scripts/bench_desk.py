@@ -66,6 +66,12 @@ def seed(url: str, advisers: int) -> None:
             session.add(Ticket(conversation_id=conv.id, channel="web", queue="jobseeker_espoo", language="fi",
                                reason="bench", created_at=f.now()))
         session.commit()
+    if url.startswith("postgresql"):
+        # the planner's statistics, as autovacuum keeps them on a live database (a table filled a
+        # moment ago still looks empty to the planner, which then sorts instead of reading an index)
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
     engine.dispose()
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.db import migrate
 from bot.locales import render
-from bot.models import Conversation, Message
+from bot.models import Conversation, Message, Ticket
+from tests import factories as f
 from tests.conftest import running_hub
 from tests.tcp_proxy import tcp_proxy
 
@@ -32,6 +33,9 @@ def test_a_database_outage_is_a_clear_503_and_nothing_unstored_is_acknowledged(p
                 return r
 
             assert say("db-down-1", "Hei, tarvitsen apua").status_code == 200  # Rasa down: kept, answered
+            waiting = _a_waiting_ticket(pg_url)
+            token = client.post(f"{url}/api/auth/token", data={"username": "onduty", "password": f.PASSWORD})
+            auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
             proxy.down()
             started = time.monotonic()
             for n, (cid, text) in enumerate([("db-down-1", "Onko siellä ketään?"), ("db-down-2", "Привет, нужна помощь"),
@@ -43,6 +47,8 @@ def test_a_database_outage_is_a_clear_503_and_nothing_unstored_is_acknowledged(p
                 assert error["code"] == "database_unavailable"
                 expected = {"db-down-1": "fi", "db-down-2": "ru", "db-down-3": "ar"}[cid]
                 assert error["message"] == render("sys_error_not_saved", expected).text  # the customer's language
+            claim = client.post(f"{url}/api/tickets/claim", headers=auth)  # an adviser's claim: 503 too
+            assert claim.status_code == 503 and claim.json()["error"]["code"] == "database_unavailable"
             assert time.monotonic() - started < 30  # clear answers, not hanging requests
             assert client.get(f"{url}/readyz").status_code == 503
             assert client.get(f"{url}/healthz").status_code == 200
@@ -52,11 +58,29 @@ def test_a_database_outage_is_a_clear_503_and_nothing_unstored_is_acknowledged(p
             while say("db-down-2", "Привет, нужна помощь").status_code != 200:
                 assert time.monotonic() < deadline, "the hub did not recover"
                 time.sleep(0.5)
+            claim = client.post(f"{url}/api/tickets/claim", headers=auth)  # the claim's connections are new too
+            assert claim.status_code == 200 and claim.json()["id"] == waiting
 
     engine = create_engine(pg_url)
     with Session(engine) as db:
         stored = [(c, t) for c, t in db.execute(
             select(Conversation.external_id, Message.text).join(Message, Message.conversation_id == Conversation.id)
-            .where(Message.sender == "customer").order_by(Message.id))]
+            .where(Message.sender == "customer", Conversation.external_id != "waiting-1").order_by(Message.id))]
     engine.dispose()
     assert stored == acked  # every acknowledged message stored once, nothing else
+
+
+def _a_waiting_ticket(url: str) -> str:
+    """An adviser on shift (`onduty`) and one ticket waiting for them."""
+    engine = create_engine(url)
+    with Session(engine) as db:
+        f.shift(db, "espoo", "jobseeker_espoo")
+        f.adviser(db, "onduty")
+        conversation = f.conversation(db, "waiting-1")
+        ticket = Ticket(conversation_id=conversation.id, channel="web", queue="jobseeker_espoo", language="fi",
+                        reason="asked_for_human", created_at=f.now())
+        db.add(ticket)
+        db.commit()
+        ticket_id = ticket.id
+    engine.dispose()
+    return ticket_id

@@ -27,4 +27,15 @@ def test_the_migrated_schema_is_the_models_schema(database: str, tmp_path: Path,
         engine.dispose()
     # Rasa's tracker store shares PostgreSQL (its own `events` table): not ours to compare
     differences = [d for d in differences if not (d[0] == "remove_table" and d[1].name == "events")]
+    if database == "sqlite":
+        # SQLite's reflection drops an index's DESC and WHERE, so Alembic sees these as removed and
+        # added again; compared on PostgreSQL, and here the index must at least exist by name
+        differences = [d for d in differences
+                       if not (d[0] in ("remove_index", "add_index") and d[1].name in SQLITE_BLIND_INDEXES)]
+        with make_engine(url).connect() as conn:
+            names = {row[1] for row in conn.exec_driver_sql("PRAGMA index_list('ticket')")}
+        assert SQLITE_BLIND_INDEXES <= names
     assert differences == []
+
+
+SQLITE_BLIND_INDEXES = {"ix_ticket_waiting"}  # partial, with a descending column

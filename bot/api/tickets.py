@@ -37,6 +37,7 @@ from bot.services.callbacks import do_record_call, mask_number
 from bot.services.conversations import in_db
 from bot.services.delivery import do_deliver_reply
 from bot.services.interpreting import do_translate_for_adviser, do_translate_reply
+from bot.services.quick_claim import QuickClaim, QuickClaims
 from bot.services.shifts import OpeningHours
 from bot.services.translation import Translator
 
@@ -160,7 +161,15 @@ async def create_claim(token: Token, request: Request,
                        queue: Annotated[str | None, Query(max_length=40)] = None) -> TicketPublic | None:
     """Claim the next ticket (oldest first within priority); `null` when the queues are empty."""
     translator = request.app.state.translator
-    return await in_db(request.app.state.sessionmaker, lambda session: _claim_next(session, token, translator, queue))
+    factory = request.app.state.sessionmaker
+    quick: QuickClaims | None = request.app.state.quick_claims
+    if quick is not None:  # PostgreSQL: one statement on the event loop (bot/services/quick_claim.py)
+        claimed = await quick.claim_next(token, _now(), queue)
+        if claimed is not None:
+            if translator.enabled and _needs_translation(claimed):
+                return await in_db(factory, lambda session: _translated(session, claimed, token, translator))
+            return _quick_public(claimed)
+    return await in_db(factory, lambda session: _claim_next(session, token, translator, queue))
 
 
 def _claim_next(session: Session, token: str, translator: Translator, queue: str | None) -> TicketPublic | None:
@@ -172,6 +181,44 @@ def _claim_next(session: Session, token: str, translator: Translator, queue: str
     me = adviser_of(session, token)
     ticket = svc.do_claim_next(session, me, now, queue=queue, commit=False)
     return None if ticket is None else _claimed(session, ticket, me, translator, now)
+
+
+def _translated(session: Session, claimed: QuickClaim, token: str, translator: Translator) -> TicketPublic:
+    """A ticket claimed in one statement whose customer messages wait for machine translation into
+    the adviser's working language: translated as after any claim, then shown."""
+    ticket = session.get(Ticket, claimed.ticket["id"])
+    assert ticket is not None  # just claimed; a held ticket is never deleted
+    do_translate_for_adviser(session, ticket, adviser_of(session, token), translator, _now())
+    return to_public(session, ticket, transcript=True)
+
+
+def _needs_translation(quick: QuickClaim) -> bool:
+    """Whether a customer message of the claimed ticket waits for translation into the adviser's
+    working language (the rule of `do_translate_for_adviser`, which then does it)."""
+    target = quick.working_language
+    return any(m["sender"] == "customer" and m["translation_language"] != target
+               and (m["language"] or "und") != target for m in quick.messages)
+
+
+def _quick_public(quick: QuickClaim) -> TicketPublic:
+    """The ticket just claimed in one statement, as `to_public(…, transcript=True)` shows it."""
+    t = quick.ticket
+    transcript = [TranscriptEntry(
+        id=m["id"], sender=m["sender"], text=m["text"], language=m["language"], translation=m["translation"],
+        translation_language=m["translation_language"], status=m["status"], created_at=m["created_at"],
+        attachments=[AttachmentPublic(id=f["id"], filename=f["filename"], content_type=f["content_type"], size=f["size"],
+                                      url=f"/api/tickets/{t['id']}/attachments/{f['id']}") for f in m["files"]])
+        for m in quick.messages]
+    return TicketPublic(
+        id=t["id"], channel=t["channel"], queue=t["queue"], status=t["status"], priority=t["priority"],
+        language=t["language"], city_on_shift=t["city_on_shift"], needs_interpreter=t["needs_interpreter"],
+        reason=t["reason"], topic=t["topic"], summary=t["summary"], contact=t["contact"], consent=t["consent"],
+        assessment=t["assessment"], intake=t["intake"], assigned_to=quick.holder, outcome=t["outcome"],
+        created_at=t["created_at"], claimed_at=t["claimed_at"], closed_at=t["closed_at"], due_at=t["due_at"],
+        attempts=t["attempts"], transcript=transcript,
+        satisfaction=SatisfactionPublic(asked_at=t["csat_asked_at"], score=t["csat_score"], comment=t["csat_comment"],
+                                        answered_at=t["csat_answered_at"]) if t["csat_asked_at"] is not None else None,
+    )
 
 
 def _claimed(session: Session, ticket: Ticket, me: Adviser, translator: Translator, now: datetime) -> TicketPublic:

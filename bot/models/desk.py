@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, desc, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, UTCDateTime
@@ -82,6 +82,10 @@ class Ticket(Base):
         Index("ix_ticket_queue_status", "queue", "status", "priority", "created_at"),
         Index("ix_ticket_conversation", "conversation_id"),
         Index("ix_ticket_holder", "assigned_to", "status"),  # each claim counts what the adviser holds
+        # the waiting tickets in claim order: claim-next reads the first one in scope instead of
+        # sorting the whole queue (bot/services/quick_claim.py)
+        Index("ix_ticket_waiting", desc("priority"), "created_at", "id",
+              postgresql_where=text("status = 'queued'"), sqlite_where=text("status = 'queued'")),
     )
 
     id: Mapped[str] = mapped_column(String(12), primary_key=True, default=new_ticket_id)

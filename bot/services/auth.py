@@ -37,7 +37,8 @@ class AccountError(ValueError):
     pass
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What is stored of a token: its SHA-256 (a stolen database holds no usable token)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -129,7 +130,7 @@ def do_issue_token(session: Session, adviser: Adviser, *, kind: str, now: dateti
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24) if kind == "session" else None
     session.execute(delete(AuthToken).where(AuthToken.expires_at < now))
-    session.add(AuthToken(token_hash=_digest(token), adviser_id=adviser.id, kind=kind, csrf=csrf,
+    session.add(AuthToken(token_hash=token_digest(token), adviser_id=adviser.id, kind=kind, csrf=csrf,
                           expires_at=now + lifetime))
     session.commit()
     return token, csrf
@@ -142,7 +143,7 @@ _BY_TOKEN = (select(Adviser, AuthToken).join(AuthToken, AuthToken.adviser_id == 
 
 def access_adviser_by_token(session: Session, token: str, *, kind: str, now: datetime) -> tuple[Adviser, AuthToken]:
     """The adviser a bearer token or console session belongs to (one query: every request asks)."""
-    found = session.execute(_BY_TOKEN, {"token_hash": _digest(token)}).first()
+    found = session.execute(_BY_TOKEN, {"token_hash": token_digest(token)}).first()
     if found is None or found.AuthToken.kind != kind or found.AuthToken.expires_at <= now:
         raise AuthError("token expired or unknown")
     if not found.Adviser.active:
@@ -151,5 +152,5 @@ def access_adviser_by_token(session: Session, token: str, *, kind: str, now: dat
 
 
 def do_revoke_token(session: Session, token: str) -> None:
-    session.execute(delete(AuthToken).where(AuthToken.token_hash == _digest(token)))
+    session.execute(delete(AuthToken).where(AuthToken.token_hash == token_digest(token)))
     session.commit()

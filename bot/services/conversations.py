@@ -213,7 +213,10 @@ def _limiter(factory: sessionmaker[Session]) -> anyio.CapacityLimiter | None:
     a burst of threads competing for the lock turns into a convoy of sleepers. One thread at a time
     per database file (FIFO) keeps each short transaction short. On a server database as many
     threads as the connection pool holds: the rest wait their turn in order (FIFO) on the event
-    loop instead of blocking worker threads inside the pool."""
+    loop instead of blocking worker threads inside the pool. As many as the pool *keeps*, not
+    with its overflow: an overflow connection is closed when it is handed back, so a limiter above
+    the pool's size opened and closed a PostgreSQL connection (a server process) on every request
+    once the load passed it."""
     bind = factory.kw.get("bind")
     if bind is None:
         return None
@@ -221,7 +224,7 @@ def _limiter(factory: sessionmaker[Session]) -> anyio.CapacityLimiter | None:
         size = 1
     else:
         pool = bind.pool
-        size = max(1, int(getattr(pool, "size", lambda: 5)()) + max(0, int(getattr(pool, "_max_overflow", 0))))
+        size = max(1, int(getattr(pool, "size", lambda: 5)()))
     per_loop = _sqlite_writers.setdefault(asyncio.get_running_loop(), {})
     return per_loop.setdefault(id(bind), anyio.CapacityLimiter(size))
 

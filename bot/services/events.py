@@ -113,6 +113,12 @@ def _noted(session: Session) -> set[str]:
     return keys
 
 
+def note_change(session: Session, key: str) -> None:
+    """Publish `key` when `session` commits (for changes made with plain SQL, which the session's
+    flush and statement hooks cannot see)."""
+    _noted(session).add(key)
+
+
 def _key_of(obj: object) -> str | None:
     if isinstance(obj, Message):
         conversation_id = inspect(obj).dict.get("conversation_id")  # never a lazy load inside a flush

@@ -111,6 +111,9 @@ HANDOFFS = Counter("luotsi_handoffs_total", "Hand-offs to a human adviser (new, 
 CLAIMS = Counter("luotsi_ticket_claims_total", "Waiting tickets claimed by an adviser, by queue", ["queue"])
 CLAIM_WAIT = Histogram("luotsi_ticket_wait_seconds", "How long a ticket waited from creation until claimed, by queue",
                        ["queue"], buckets=WAIT_BUCKETS)
+QUICK_CLAIMS = Counter("luotsi_quick_claims_total", "Claim-next tried as one statement on PostgreSQL, by outcome "
+                       "(claimed; nothing — the full path then decides; unavailable — no connection in time)",
+                       ["outcome"])
 SLA_BREACHES = Counter("luotsi_sla_breaches_total",
                        "Tickets claimed after their queue's response target had passed, by queue", ["queue"])
 REPLIES = Counter("luotsi_adviser_replies_total", "Adviser replies to customers, by channel", ["channel"])
@@ -198,6 +201,10 @@ def observe_claim(queue: str, created_at: datetime, now: datetime) -> None:
     target = _targets.minutes(queue)
     if target is not None and waited > target * 60:
         SLA_BREACHES.labels(label).inc()
+
+
+def count_quick_claim(outcome: str) -> None:
+    QUICK_CLAIMS.labels(_label(outcome, ("claimed", "nothing", "unavailable"))).inc()
 
 
 def count_reply(channel: str) -> None:
