@@ -572,7 +572,11 @@ def detect(text: str, hints: Iterable[str | None] | None = None, *, thorough: bo
 
 
 def warm_up() -> None:
-    """Load every statistical model now, so the first customer does not wait ~1 s for it."""
+    """Load every statistical model now, so the first customer does not wait ~1 s for it —
+    langdetect's profiles too: `detect` asks it only for some texts, and the first burst of
+    customers then loaded them once per thread at the same time."""
+    _langdetect_factory()
+    langdetect_scores("Hyvää päivää, miten voin ilmoittautua työnhakijaksi tänään?")
     for sample in ("Hyvää päivää, miten voin ilmoittautua työnhakijaksi tänään?",
                    "Здравствуйте, как мне зарегистрироваться безработным сегодня?",
                    "مرحبا، كيف يمكنني التسجيل كباحث عن عمل اليوم؟"):

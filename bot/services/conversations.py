@@ -40,7 +40,7 @@ from bot.services.employer_flow import topic_of as intake_topic
 from bot.services.guidance import GuidanceContext
 from bot.services.insights import outcome_of
 from bot.services.interpreting import translate_answer
-from bot.services.language import chosen_language, decide_language
+from bot.services.language import LanguageDecision, chosen_language, decide_language
 from bot.services.rasa import Answer, Command, RasaClient, RasaUnavailable
 from bot.services.tickets import do_handoff
 from bot.services.translation import Translator
@@ -95,14 +95,19 @@ def _store_replies(
 
 def do_keep_message(session: Session, conversation: Conversation, text: str, *, now: datetime,
                     status: str = "received", locale: str | None = None, chosen: str | None = None,
-                    detect_in: str | None = None, thorough: bool = True) -> tuple[Message, tuple[str, ...]]:
+                    detect_in: str | None = None, thorough: bool = True,
+                    decided: LanguageDecision | None = None, flush: bool = True) -> tuple[Message, tuple[str, ...]]:
     """The one write of a customer's message, for every channel: the message with its detected
     language, and the conversation's language after it (a language picked in the channel's own UI,
     `chosen`, decides outright). `detect_in` is the part of the text to detect the language from
     (an e-mail's body without its subject) when not the whole. Flushes; the caller commits.
-    Returns the message and the language hints the assistant gets, so both sides decide alike."""
+    Returns the message and the language hints the assistant gets, so both sides decide alike.
+    `decided`: the language decision made before the transaction (`decide_before`), used when the
+    conversation's language has not changed since."""
     previous = conversation.language
-    if chosen:
+    if decided is not None and decided.previous == previous:
+        decision = decided
+    elif chosen:
         decision = chosen_language(chosen)
     else:
         decision = decide_language(detect_in if detect_in is not None else text, previous, locale, thorough=thorough)
@@ -115,7 +120,8 @@ def do_keep_message(session: Session, conversation: Conversation, text: str, *, 
     if locale:
         conversation.locale = locale
     conversation.updated_at = now
-    session.flush()
+    if flush:  # the message's id is known from here on; a caller that commits next may skip it
+        session.flush()
     log.info("chat.received conversation=%s channel=%s language=%s method=%s",
              conversation.id, conversation.channel, decision.detected.language, decision.detected.method)
     metrics.count_turn(conversation.channel, conversation.language)
@@ -123,7 +129,8 @@ def do_keep_message(session: Session, conversation: Conversation, text: str, *, 
 
 
 def _receive(session: Session, message: InboundMessage, now: datetime, commit: bool = True,
-             thorough: bool = True) -> tuple[Conversation, Message, str | None, tuple[str, ...]]:
+             thorough: bool = True, decided: LanguageDecision | None = None, flush: bool = True,
+             ) -> tuple[Conversation, Message, str | None, tuple[str, ...]]:
     """Commit the customer's message and the conversation's language after it; also returns the
     language before it and the hints the assistant gets."""
     conversation = access_conversation_by_identity(
@@ -131,7 +138,8 @@ def _receive(session: Session, message: InboundMessage, now: datetime, commit: b
     )
     previous = conversation.language
     inbound, hints = do_keep_message(session, conversation, message.text, now=now, locale=message.locale,
-                                     chosen=message.chosen_language, thorough=thorough)
+                                     chosen=message.chosen_language, thorough=thorough, decided=decided,
+                                     flush=flush)
     if commit:
         session.commit()
     return conversation, inbound, previous, hints
@@ -229,6 +237,30 @@ def _limiter(factory: sessionmaker[Session]) -> anyio.CapacityLimiter | None:
     return per_loop.setdefault(id(bind), anyio.CapacityLimiter(size))
 
 
+_readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+READERS = 4  # threads reading outside the writers' limiter at once (within the pool's overflow of 5)
+
+
+async def decide_before(factory: sessionmaker[Session], message: InboundMessage) -> LanguageDecision | None:
+    """The message's language, decided before its write transaction: the thorough identification
+    of a turn costs ~4 ms of CPU, and inside `in_db` on SQLite every other customer's write waited
+    behind it (one writer at a time). Reads the conversation's language so far — a read, which
+    SQLite's WAL lets run beside the writer — and detects, in a worker thread of its own (at most
+    `READERS` at once). The write uses it when that language has not changed meanwhile
+    (`do_keep_message`); None for a language the customer picked (nothing to detect)."""
+    if message.chosen_language:
+        return None
+
+    def run() -> LanguageDecision:
+        with factory() as session:
+            previous = session.scalar(select(Conversation.language).where(
+                Conversation.channel == message.channel, Conversation.external_id == message.external_id))
+        return decide_language(message.text, previous, message.locale, thorough=True)
+
+    limiter = _readers.setdefault(asyncio.get_running_loop(), anyio.CapacityLimiter(READERS))
+    return await anyio.to_thread.run_sync(run, limiter=limiter)
+
+
 async def in_db(factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:
     """Run `work` with its own session in a worker thread; the session is closed in that thread
     whatever happens to the caller, so an abandoned request never keeps a connection."""
@@ -239,9 +271,10 @@ async def in_db(factory: sessionmaker[Session], work: Callable[[Session], T]) ->
 
 
 def begin_turn(session: Session, message: InboundMessage, *, now: datetime,
-               context: GuidanceContext | None = None, reply_status: str = "sent") -> Prepared:
+               context: GuidanceContext | None = None, reply_status: str = "sent",
+               decided: LanguageDecision | None = None) -> Prepared:
     """The first short transaction: commit the customer's message; decide what Rasa is told."""
-    conversation, inbound, previous, hints = _receive(session, message, now)
+    conversation, inbound, previous, hints = _receive(session, message, now, decided=decided)
     language = conversation.language or "en"
     prepared = Prepared(conversation_id=conversation.id, inbound_id=inbound.id, text=message.text,
                         language=language, previous=previous, hints=hints, first=conversation.created_at == now)
@@ -271,9 +304,11 @@ def begin_turn(session: Session, message: InboundMessage, *, now: datetime,
     return prepared
 
 
-def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply_status: str = "sent") -> Turn:
+def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply_status: str = "sent",
+              decided: LanguageDecision | None = None) -> Turn:
     """Overload: the message is committed ("kept") with the busy notice, without asking Rasa."""
-    conversation, inbound, _previous, _hints = _receive(session, message, now, commit=False, thorough=False)
+    conversation, inbound, _previous, _hints = _receive(session, message, now, commit=False, thorough=False,
+                                                        decided=decided, flush=False)  # one flush, at commit
     language = conversation.language or "en"
     if conversation.handler == "human":
         inbound.status = "for_adviser"
@@ -447,11 +482,13 @@ async def do_receive_message(
     worker (Telegram) stores them with `reply_status="pending"`; its worker sends them.
     """
     if gate is not None and not gate.try_enter():
+        # the quick identification (~0.5 ms) inside the one trip: a second trip would cost more
         return await in_db(factory, lambda s: busy_turn(s, message, now=now, reply_status=reply_status))
     started = time.monotonic()
     try:
+        decided = await decide_before(factory, message)
         prepared = await in_db(factory, lambda s: begin_turn(s, message, now=now, context=context,
-                                                             reply_status=reply_status))
+                                                             reply_status=reply_status, decided=decided))
         if prepared.for_adviser or prepared.local is not None:
             replies = tuple(r for r in (prepared.waiting, prepared.local) if r is not None)
             return Turn(conversation_id=prepared.conversation_id, language=prepared.language, replies=replies)
