@@ -296,6 +296,14 @@ def test_a_shared_assignment_is_read_by_every_city_and_handled_by_the_shift(
         note = client.post(f"/api/tickets/{shared}/notes", headers=vantaa, json={"text": "Ehdokas: Vantaan asiakas"})
         assert note.status_code == 201
         assert client.post(f"/api/tickets/{shared}/claim", headers=vantaa).status_code == 403
+        # the console lists it to Vantaa — on shift, but for another queue — without a Claim button
+        # (it would answer 403), to Espoo with one
+        with client.app.state.sessionmaker() as db:  # type: ignore[attr-defined]
+            f.shift(db, "vantaa", "jobseeker_espoo")
+        claim_button = f'action="/console/tickets/{shared}/claim"'
+        listed = _console_as(client, "vantaa.emp")
+        assert shared in listed and claim_button not in listed
+        assert claim_button in _console_as(client, "espoo.emp")
         for other in (private, change):
             assert client.get(f"/api/tickets/{other}", headers=vantaa).status_code == 404
         # the shift claims it; Vantaa still reads it while it is open, but cannot answer
@@ -314,3 +322,15 @@ def test_a_form_with_clashing_or_odd_field_names_is_refused_not_a_crash(client: 
         r = client.post("/employer/assignment?lang=en", data=data)
         assert r.status_code == 422 and "There is a problem" in r.text, data
     assert tickets(db) == 0
+
+
+def _console_as(client: TestClient, username: str) -> str:
+    """The console's queue page as `username` sees it (a fresh sign-in; the cookies cleared after)."""
+    page = client.get("/console/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    client.post("/console/login", data={"username": username, "password": f.PASSWORD, "csrf": csrf.group(1)})
+    try:
+        return client.get("/console").text
+    finally:
+        client.cookies.clear()

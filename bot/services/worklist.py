@@ -70,6 +70,9 @@ class Row:
     waited_seconds: int  # in opening hours, since the ticket arrived
     late: bool
     holder: str | None
+    # the adviser may claim it now: waiting, in a queue and channel of their shift (supervisors:
+    # any). A shared recruitment assignment is listed to every city but claimed by the one on shift.
+    claimable: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,13 +158,16 @@ def worklist(session: Session, adviser: Adviser, now: datetime, filters: Filters
     targets = dict(session.execute(select(Queue.code, Queue.response_target_minutes)).all())
     holders = dict(session.execute(select(Adviser.id, Adviser.username).where(
         Adviser.id.in_({t.assigned_to for t in tickets if t.assigned_to}))).all())
+    scope = shifts.scope_of_adviser(session, adviser, now)
+    leads = adviser.role in ("supervisor", "admin")
     rows = []
     for t in tickets:
         waited = shifts.open_seconds(t.created_at, t.claimed_at if t.status != "queued" and t.claimed_at else now,
                                      hours)
         rows.append(Row(ticket=t, preview=texts.get(t.conversation_id, t.summary or ""), waited_seconds=waited,
                         late=t.status == "queued" and waited > targets.get(t.queue, 60) * 60,
-                        holder=holders.get(t.assigned_to) if t.assigned_to else None))
+                        holder=holders.get(t.assigned_to) if t.assigned_to else None,
+                        claimable=t.status == "queued" and (leads or svc.in_scope(t, scope))))
     unfiltered = _conditions(session, adviser, now, Filters(status=filters.status))
     languages = sorted(x for x in session.scalars(select(Ticket.language).where(*unfiltered).distinct()) if x)
     return Page(rows=rows, total=total, page=page, pages=pages, filters=filters, languages=languages)
