@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from bot.cli import Stack
@@ -216,7 +216,9 @@ def test_two_hubs_two_rasa_one_of_each_killed_nothing_lost(cluster: tuple[Stack,
     done: list[tuple[str, str]] = []
 
     def customers() -> None:
-        with ThreadPoolExecutor(max_workers=24) as pool:
+        # 12 at once: with 24 on two cores most turns met the turn gate's busy answer (by design),
+        # and too few assessments and hand-offs were left for the checks below
+        with ThreadPoolExecutor(max_workers=12) as pool:
             for result in pool.map(lambda p: _conversation(load, *p), plan):
                 done.append(result)
 
@@ -261,6 +263,8 @@ def test_two_hubs_two_rasa_one_of_each_killed_nothing_lost(cluster: tuple[Stack,
         assert all(t.assigned_to is not None for t in tickets if t.id in claims)
         replied = db.execute(select(Ticket.id, Ticket.conversation_id).where(Ticket.id.in_(replies),
                                                                               Ticket.channel == "web")).all()
+        kept = db.scalar(select(func.count()).select_from(Message).where(Message.status == "kept"))
+        print(f"cluster: {kept} messages kept with the busy answer")
         # Rasa's state is in PostgreSQL, not in either Rasa's memory
         assert db.execute(text("SELECT count(DISTINCT sender_id) FROM events")).scalar_one() >= 150
         sent = Counter(db.scalars(select(Message.text).where(Message.sender == "adviser")))

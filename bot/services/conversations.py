@@ -23,24 +23,24 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.locales import UnknownKey, render, topic_title
 from bot.messages import Button, InboundMessage, OutboundMessage, TicketRef, Turn
 from bot.models import Conversation, Message, Ticket, TicketEvent
-from bot.services import csat, guidance, metrics
+from bot.services import csat, events, guidance, metrics
 from bot.services.attachments import NewAttachment, do_keep_attachment
 from bot.services.employer_flow import topic_of as intake_topic
 from bot.services.guidance import GuidanceContext
 from bot.services.insights import outcome_of
 from bot.services.interpreting import translate_answer
-from bot.services.language import LanguageDecision, chosen_language, decide_language
+from bot.services.language import chosen_language, decide_language
 from bot.services.rasa import Answer, Command, RasaClient, RasaUnavailable
 from bot.services.tickets import do_handoff
 from bot.services.translation import Translator
@@ -96,18 +96,14 @@ def _store_replies(
 def do_keep_message(session: Session, conversation: Conversation, text: str, *, now: datetime,
                     status: str = "received", locale: str | None = None, chosen: str | None = None,
                     detect_in: str | None = None, thorough: bool = True,
-                    decided: LanguageDecision | None = None, flush: bool = True) -> tuple[Message, tuple[str, ...]]:
+                    ) -> tuple[Message, tuple[str, ...]]:
     """The one write of a customer's message, for every channel: the message with its detected
     language, and the conversation's language after it (a language picked in the channel's own UI,
     `chosen`, decides outright). `detect_in` is the part of the text to detect the language from
     (an e-mail's body without its subject) when not the whole. Flushes; the caller commits.
-    Returns the message and the language hints the assistant gets, so both sides decide alike.
-    `decided`: the language decision made before the transaction (`decide_before`), used when the
-    conversation's language has not changed since."""
+    Returns the message and the language hints the assistant gets, so both sides decide alike."""
     previous = conversation.language
-    if decided is not None and decided.previous == previous:
-        decision = decided
-    elif chosen:
+    if chosen:
         decision = chosen_language(chosen)
     else:
         decision = decide_language(detect_in if detect_in is not None else text, previous, locale, thorough=thorough)
@@ -120,8 +116,7 @@ def do_keep_message(session: Session, conversation: Conversation, text: str, *, 
     if locale:
         conversation.locale = locale
     conversation.updated_at = now
-    if flush:  # the message's id is known from here on; a caller that commits next may skip it
-        session.flush()
+    session.flush()
     log.info("chat.received conversation=%s channel=%s language=%s method=%s",
              conversation.id, conversation.channel, decision.detected.language, decision.detected.method)
     metrics.count_turn(conversation.channel, conversation.language)
@@ -129,8 +124,7 @@ def do_keep_message(session: Session, conversation: Conversation, text: str, *, 
 
 
 def _receive(session: Session, message: InboundMessage, now: datetime, commit: bool = True,
-             thorough: bool = True, decided: LanguageDecision | None = None, flush: bool = True,
-             ) -> tuple[Conversation, Message, str | None, tuple[str, ...]]:
+             thorough: bool = True) -> tuple[Conversation, Message, str | None, tuple[str, ...]]:
     """Commit the customer's message and the conversation's language after it; also returns the
     language before it and the hints the assistant gets."""
     conversation = access_conversation_by_identity(
@@ -138,8 +132,7 @@ def _receive(session: Session, message: InboundMessage, now: datetime, commit: b
     )
     previous = conversation.language
     inbound, hints = do_keep_message(session, conversation, message.text, now=now, locale=message.locale,
-                                     chosen=message.chosen_language, thorough=thorough, decided=decided,
-                                     flush=flush)
+                                     chosen=message.chosen_language, thorough=thorough)
     if commit:
         session.commit()
     return conversation, inbound, previous, hints
@@ -237,30 +230,6 @@ def _limiter(factory: sessionmaker[Session]) -> anyio.CapacityLimiter | None:
     return per_loop.setdefault(id(bind), anyio.CapacityLimiter(size))
 
 
-_readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
-READERS = 4  # threads reading outside the writers' limiter at once (within the pool's overflow of 5)
-
-
-async def decide_before(factory: sessionmaker[Session], message: InboundMessage) -> LanguageDecision | None:
-    """The message's language, decided before its write transaction: the thorough identification
-    of a turn costs ~4 ms of CPU, and inside `in_db` on SQLite every other customer's write waited
-    behind it (one writer at a time). Reads the conversation's language so far — a read, which
-    SQLite's WAL lets run beside the writer — and detects, in a worker thread of its own (at most
-    `READERS` at once). The write uses it when that language has not changed meanwhile
-    (`do_keep_message`); None for a language the customer picked (nothing to detect)."""
-    if message.chosen_language:
-        return None
-
-    def run() -> LanguageDecision:
-        with factory() as session:
-            previous = session.scalar(select(Conversation.language).where(
-                Conversation.channel == message.channel, Conversation.external_id == message.external_id))
-        return decide_language(message.text, previous, message.locale, thorough=True)
-
-    limiter = _readers.setdefault(asyncio.get_running_loop(), anyio.CapacityLimiter(READERS))
-    return await anyio.to_thread.run_sync(run, limiter=limiter)
-
-
 async def in_db(factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:
     """Run `work` with its own session in a worker thread; the session is closed in that thread
     whatever happens to the caller, so an abandoned request never keeps a connection."""
@@ -271,10 +240,9 @@ async def in_db(factory: sessionmaker[Session], work: Callable[[Session], T]) ->
 
 
 def begin_turn(session: Session, message: InboundMessage, *, now: datetime,
-               context: GuidanceContext | None = None, reply_status: str = "sent",
-               decided: LanguageDecision | None = None) -> Prepared:
+               context: GuidanceContext | None = None, reply_status: str = "sent") -> Prepared:
     """The first short transaction: commit the customer's message; decide what Rasa is told."""
-    conversation, inbound, previous, hints = _receive(session, message, now, decided=decided)
+    conversation, inbound, previous, hints = _receive(session, message, now)
     language = conversation.language or "en"
     prepared = Prepared(conversation_id=conversation.id, inbound_id=inbound.id, text=message.text,
                         language=language, previous=previous, hints=hints, first=conversation.created_at == now)
@@ -304,24 +272,61 @@ def begin_turn(session: Session, message: InboundMessage, *, now: datetime,
     return prepared
 
 
-def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply_status: str = "sent",
-              decided: LanguageDecision | None = None) -> Turn:
-    """Overload: the message is committed ("kept") with the busy notice, without asking Rasa."""
-    conversation, inbound, _previous, _hints = _receive(session, message, now, commit=False, thorough=False,
-                                                        decided=decided, flush=False)  # one flush, at commit
-    language = conversation.language or "en"
-    if conversation.handler == "human":
-        inbound.status = "for_adviser"
-        session.commit()
-        return Turn(conversation_id=conversation.id, language=language, replies=())
-    inbound.status = "kept"
-    replies = [render("sys_busy", language)]
-    if conversation.created_at == now:
-        replies.insert(0, disclosure(language))
-    _store_replies(session, conversation, replies, language, now, reply_status)
+# the busy answer's statements, built once (see busy_turn)
+_IDENTITY = (select(Conversation.id, Conversation.language, Conversation.handler, Conversation.created_at)
+             .where(Conversation.channel == bindparam("channel"), Conversation.external_id == bindparam("external_id")))
+_MESSAGES = cast(Table, Message.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+
+
+def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply_status: str = "sent") -> Turn:
+    """Overload: the message is committed ("kept") with the busy notice, without asking Rasa.
+
+    The one answer that has to stay cheap when everyone comes at once (256 customers on two cores
+    are mostly this), so it is written as plain statements — the conversation read, the messages
+    inserted, the conversation's language and time updated, one commit — with the same rows and
+    the same live event as `do_keep_message` and `_store_replies` would make through the ORM
+    (tests/test_conversations.py compares the two)."""
+    found = session.execute(_IDENTITY, {"channel": message.channel, "external_id": message.external_id}).first()
+    if found is None:  # a new conversation: made as every channel makes it (one racing twin wins)
+        made = access_conversation_by_identity(session, channel=message.channel, external_id=message.external_id,
+                                               now=now, locale=message.locale)
+        conversation_id, previous, handler, created_at = made.id, made.language, made.handler, made.created_at
+    else:
+        conversation_id, previous, handler, created_at = found
+    decision = (chosen_language(message.chosen_language) if message.chosen_language
+                else decide_language(message.text, previous, message.locale, thorough=False))
+    decided = decision.conversation_language
+    language_now: str | None = decided if decided != langid.UNDETERMINED else previous
+    human = handler == "human"
+    rows: list[dict[str, Any]] = [{
+        "conversation_id": conversation_id, "sender": "customer", "text": message.text,
+        "language": decision.detected.language, "language_confidence": decision.detected.confidence,
+        "status": "for_adviser" if human else "kept", "created_at": now, "buttons": None}]
+    language = language_now or "en"
+    replies: list[OutboundMessage] = []
+    if not human:
+        replies = [render("sys_busy", language)]
+        if created_at == now:
+            replies.insert(0, disclosure(language))
+        rows += [{"conversation_id": conversation_id, "sender": "bot", "text": reply.text, "language": language,
+                  "language_confidence": None, "status": reply_status, "created_at": now,
+                  "buttons": [{"title": b.title, "payload": b.payload} for b in reply.buttons] or None}
+                 for reply in replies]
+    session.execute(insert(_MESSAGES), rows)
+    changes: dict[str, Any] = {"language": language_now, "updated_at": now}
+    if message.locale:
+        changes["locale"] = message.locale
+    session.execute(update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == conversation_id).values(**changes))
+    events.note_change(session, events.conversation_key(conversation_id))
     session.commit()
-    log.info("chat.busy conversation=%s", conversation.id)
-    return Turn(conversation_id=conversation.id, language=language, replies=tuple(replies))
+    log.info("chat.received conversation=%s channel=%s language=%s method=%s",
+             conversation_id, message.channel, decision.detected.language, decision.detected.method)
+    metrics.count_turn(message.channel, language_now)
+    if human:
+        return Turn(conversation_id=conversation_id, language=language, replies=())
+    log.info("chat.busy conversation=%s", conversation_id)
+    return Turn(conversation_id=conversation_id, language=language, replies=tuple(replies))
 
 
 def _carry_out(session: Session, prepared: Prepared, answers: list[Answer], *, now: datetime,
@@ -486,9 +491,8 @@ async def do_receive_message(
         return await in_db(factory, lambda s: busy_turn(s, message, now=now, reply_status=reply_status))
     started = time.monotonic()
     try:
-        decided = await decide_before(factory, message)
         prepared = await in_db(factory, lambda s: begin_turn(s, message, now=now, context=context,
-                                                             reply_status=reply_status, decided=decided))
+                                                             reply_status=reply_status))
         if prepared.for_adviser or prepared.local is not None:
             replies = tuple(r for r in (prepared.waiting, prepared.local) if r is not None)
             return Turn(conversation_id=prepared.conversation_id, language=prepared.language, replies=replies)

@@ -12,7 +12,6 @@ class LanguageDecision:
     detected: langid.Detection
     conversation_language: str
     hints: tuple[str, ...]  # what the Rasa component gets, so both sides decide alike
-    previous: str | None = None  # the conversation's language it was decided from
 
 
 def check_locale(locale: str | None) -> str | None:
@@ -42,4 +41,4 @@ def decide_language(text: str, previous: str | None, locale: str | None, *, thor
     hints = tuple(h for h in dict.fromkeys([start, locale_code]) if h)
     detected = langid.detect(text, list(hints), thorough=thorough)
     language = langid.conversation_language(hints[0] if hints else None, detected, langid.word_count(text))
-    return LanguageDecision(detected=detected, conversation_language=language, hints=hints, previous=previous)
+    return LanguageDecision(detected=detected, conversation_language=language, hints=hints)
