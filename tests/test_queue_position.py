@@ -358,10 +358,15 @@ def test_telegram_hears_when_the_place_changes_a_lot_and_not_for_a_small_change(
     update = tg.api.wait_sent(chat, 3)[-1]
     assert update["text"].startswith(render("sys_queue_place", "ru", position="3").text)
     assert "reply_markup" not in update or not update["reply_markup"]
-    with tg.db() as db:
-        sent = db.scalars(select(Message).where(Message.conversation_id == db.get(Ticket, mine).conversation_id,  # type: ignore[union-attr]
-                                                Message.sender == "system")).all()
-        assert [m.status for m in sent][-1] == "sent"  # through the outbox, like every Telegram message
+    def last_status() -> str:
+        with tg.db() as db:
+            sent = db.scalars(select(Message).where(Message.conversation_id == db.get(Ticket, mine).conversation_id,  # type: ignore[union-attr]
+                                                    Message.sender == "system")).all()
+            return sent[-1].status
+
+    # through the outbox, like every Telegram message: marked sent once the Bot API has confirmed
+    # it, a moment after the stand-in API recorded the call
+    tg.api.wait_for(lambda: last_status() == "sent", what="the place update marked sent")
     claim(earlier[4])  # 3 → 2: no message
     time.sleep(1.0)
     assert len(tg.api.sent(chat)) == 3
