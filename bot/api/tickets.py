@@ -93,9 +93,13 @@ def _transcript(session: Session, ticket: Ticket, until: datetime | None) -> lis
                 translation_language=m.translation_language, status=m.status, created_at=m.created_at,
                 attachments=[])
         if file_id is not None:
-            entry.attachments.append(AttachmentPublic(id=file_id, filename=filename, content_type=content_type,
-                                                      size=size, url=f"/api/tickets/{ticket.id}/attachments/{file_id}"))
+            entry.attachments.append(_attachment(ticket.id, file_id, filename, content_type, size))
     return list(entries.values())
+
+
+def _attachment(ticket_id: str, file_id: int, filename: str, content_type: str, size: int) -> AttachmentPublic:
+    return AttachmentPublic(id=file_id, filename=filename, content_type=content_type, size=size,
+                            url=f"/api/tickets/{ticket_id}/attachments/{file_id}")
 
 
 def to_public(session: Session, ticket: Ticket, *, transcript: bool, masked: bool = False,
@@ -103,6 +107,10 @@ def to_public(session: Session, ticket: Ticket, *, transcript: bool, masked: boo
     """The ticket as the API shows it; with `until`, the transcript stops at that moment."""
     entries = _transcript(session, ticket, until) if transcript else []
     assigned = session.get(Adviser, ticket.assigned_to).username if ticket.assigned_to else None  # type: ignore[union-attr]
+    return _public(ticket, assigned, entries, masked)
+
+
+def _public(ticket: Ticket, assigned: str | None, entries: list[TranscriptEntry], masked: bool) -> TicketPublic:
     return TicketPublic(
         id=ticket.id, channel=ticket.channel, queue=ticket.queue, status=ticket.status, priority=ticket.priority,
         language=ticket.language, city_on_shift=ticket.city_on_shift, needs_interpreter=ticket.needs_interpreter,
@@ -202,23 +210,13 @@ def _needs_translation(quick: QuickClaim) -> bool:
 
 def _quick_public(quick: QuickClaim) -> TicketPublic:
     """The ticket just claimed in one statement, as `to_public(…, transcript=True)` shows it."""
-    t = quick.ticket
+    ticket = Ticket(**quick.ticket)  # a detached copy of the row, never added to a session
     transcript = [TranscriptEntry(
         id=m["id"], sender=m["sender"], text=m["text"], language=m["language"], translation=m["translation"],
         translation_language=m["translation_language"], status=m["status"], created_at=m["created_at"],
-        attachments=[AttachmentPublic(id=f["id"], filename=f["filename"], content_type=f["content_type"], size=f["size"],
-                                      url=f"/api/tickets/{t['id']}/attachments/{f['id']}") for f in m["files"]])
+        attachments=[_attachment(ticket.id, f["id"], f["filename"], f["content_type"], f["size"]) for f in m["files"]])
         for m in quick.messages]
-    return TicketPublic(
-        id=t["id"], channel=t["channel"], queue=t["queue"], status=t["status"], priority=t["priority"],
-        language=t["language"], city_on_shift=t["city_on_shift"], needs_interpreter=t["needs_interpreter"],
-        reason=t["reason"], topic=t["topic"], summary=t["summary"], contact=t["contact"], consent=t["consent"],
-        assessment=t["assessment"], intake=t["intake"], assigned_to=quick.holder, outcome=t["outcome"],
-        created_at=t["created_at"], claimed_at=t["claimed_at"], closed_at=t["closed_at"], due_at=t["due_at"],
-        attempts=t["attempts"], transcript=transcript,
-        satisfaction=SatisfactionPublic(asked_at=t["csat_asked_at"], score=t["csat_score"], comment=t["csat_comment"],
-                                        answered_at=t["csat_answered_at"]) if t["csat_asked_at"] is not None else None,
-    )
+    return _public(ticket, quick.holder, transcript, masked=False)
 
 
 def _claimed(session: Session, ticket: Ticket, me: Adviser, translator: Translator, now: datetime) -> TicketPublic:

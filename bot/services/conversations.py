@@ -40,7 +40,7 @@ from bot.services.employer_flow import topic_of as intake_topic
 from bot.services.guidance import GuidanceContext
 from bot.services.insights import outcome_of
 from bot.services.interpreting import translate_answer
-from bot.services.language import chosen_language, decide_language
+from bot.services.language import LanguageDecision, chosen_language, decide_language
 from bot.services.rasa import Answer, Command, RasaClient, RasaUnavailable
 from bot.services.tickets import do_handoff
 from bot.services.translation import Translator
@@ -80,23 +80,26 @@ def _store_replies(
 ) -> None:
     conversation_id = conversation if isinstance(conversation, str) else conversation.id
     for reply in replies:
-        session.add(
-            Message(
-                conversation_id=conversation_id,
-                sender="bot",
-                text=reply.text,
-                language=language,
-                buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons] or None,
-                status=status,
-                created_at=now,
-            )
-        )
+        session.add(Message(**_reply_row(conversation_id, reply, language, now, status)))
+
+
+def _reply_row(conversation_id: str, reply: OutboundMessage, language: str, now: datetime,
+               status: str) -> dict[str, Any]:
+    """One stored answer of the assistant (or the hub) as the columns of its message row."""
+    return {"conversation_id": conversation_id, "sender": "bot", "text": reply.text, "language": language,
+            "buttons": [{"title": b.title, "payload": b.payload} for b in reply.buttons] or None,
+            "status": status, "created_at": now}
+
+
+def _language_after(decision: LanguageDecision, previous: str | None) -> str | None:
+    """The conversation's language after a message: the decided one, unless nothing could be told."""
+    decided = decision.conversation_language
+    return decided if decided != langid.UNDETERMINED else previous
 
 
 def do_keep_message(session: Session, conversation: Conversation, text: str, *, now: datetime,
                     status: str = "received", locale: str | None = None, chosen: str | None = None,
-                    detect_in: str | None = None, thorough: bool = True,
-                    ) -> tuple[Message, tuple[str, ...]]:
+                    detect_in: str | None = None, thorough: bool = True) -> tuple[Message, tuple[str, ...]]:
     """The one write of a customer's message, for every channel: the message with its detected
     language, and the conversation's language after it (a language picked in the channel's own UI,
     `chosen`, decides outright). `detect_in` is the part of the text to detect the language from
@@ -107,12 +110,11 @@ def do_keep_message(session: Session, conversation: Conversation, text: str, *, 
         decision = chosen_language(chosen)
     else:
         decision = decide_language(detect_in if detect_in is not None else text, previous, locale, thorough=thorough)
-    language = decision.conversation_language
     message = Message(conversation_id=conversation.id, sender="customer", text=text,
                       language=decision.detected.language, language_confidence=decision.detected.confidence,
                       status=status, created_at=now)
     session.add(message)
-    conversation.language = language if language != langid.UNDETERMINED else previous
+    conversation.language = _language_after(decision, previous)
     if locale:
         conversation.locale = locale
     conversation.updated_at = now
@@ -286,7 +288,7 @@ def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply
     are mostly this), so it is written as plain statements — the conversation read, the messages
     inserted, the conversation's language and time updated, one commit — with the same rows and
     the same live event as `do_keep_message` and `_store_replies` would make through the ORM
-    (tests/test_conversations.py compares the two)."""
+    (tests/test_busy_turn.py compares the two)."""
     found = session.execute(_IDENTITY, {"channel": message.channel, "external_id": message.external_id}).first()
     if found is None:  # a new conversation: made as every channel makes it (one racing twin wins)
         made = access_conversation_by_identity(session, channel=message.channel, external_id=message.external_id,
@@ -296,8 +298,7 @@ def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply
         conversation_id, previous, handler, created_at = found
     decision = (chosen_language(message.chosen_language) if message.chosen_language
                 else decide_language(message.text, previous, message.locale, thorough=False))
-    decided = decision.conversation_language
-    language_now: str | None = decided if decided != langid.UNDETERMINED else previous
+    language_now = _language_after(decision, previous)
     human = handler == "human"
     rows: list[dict[str, Any]] = [{
         "conversation_id": conversation_id, "sender": "customer", "text": message.text,
@@ -309,9 +310,7 @@ def busy_turn(session: Session, message: InboundMessage, *, now: datetime, reply
         replies = [render("sys_busy", language)]
         if created_at == now:
             replies.insert(0, disclosure(language))
-        rows += [{"conversation_id": conversation_id, "sender": "bot", "text": reply.text, "language": language,
-                  "language_confidence": None, "status": reply_status, "created_at": now,
-                  "buttons": [{"title": b.title, "payload": b.payload} for b in reply.buttons] or None}
+        rows += [{**_reply_row(conversation_id, reply, language, now, reply_status), "language_confidence": None}
                  for reply in replies]
     session.execute(insert(_MESSAGES), rows)
     changes: dict[str, Any] = {"language": language_now, "updated_at": now}

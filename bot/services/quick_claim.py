@@ -152,7 +152,6 @@ class QuickClaims:
         self._pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
         statement = _statement().compile(dialect=postgresql_psycopg.dialect())  # type: ignore[no-untyped-call]
         self._sql = str(statement)
-        self._names = list(statement.positiontup or []) if statement.positional else None
         self._columns = [c.key for c in _statement().selected_columns]
 
     async def open(self) -> None:
